@@ -1,0 +1,261 @@
+"""The command line: `python -m digitlab train | evaluate | models | papers | reproduce`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+
+# Quiet TensorFlow's start-up chatter before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The reference runs stored in models/, each made by exactly this command.
+REFERENCE_RUNS = {
+    "paper-s-1": ["train", "--arch", "paper-s-1", "--name", "paper-s-1"],
+    "paper-s-2": ["train", "--arch", "paper-s-2", "--name", "paper-s-2"],
+    "paper-s-3": ["train", "--arch", "paper-s-3", "--name", "paper-s-3"],
+    "paper-s-4": ["train", "--arch", "paper-s-4", "--name", "paper-s-4"],
+    "paper-h": ["train", "--arch", "paper-h", "--name", "paper-h", "--set-default"],
+}
+
+
+def start_tensorflow() -> None:
+    """Import TensorFlow and probe its devices with the C++ start-up log lines silenced.
+
+    TensorFlow's absl logging ignores TF_CPP_MIN_LOG_LEVEL for its start-up notices
+    (oneDNN, CUDA probing), which would bury the CLI's own one-line messages.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, no traceback."""
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _print_progress(event: dict) -> None:
+    if event["kind"] != "epoch":
+        return
+    line = (
+        f"epoch {event['epoch']}/{event['epochs']}{' (stopped early)' if event['partial'] else ''}: "
+        f"loss {event['loss']:.4f} acc {_percent(event['accuracy'])}"
+    )
+    if event.get("val_loss") is not None:
+        line += f" | val_loss {event['val_loss']:.4f} val_acc {_percent(event['val_accuracy'])}"
+    eta = event.get("eta_s")
+    line += f" | {event['images_per_s']:.0f} img/s, {event['elapsed_s']:.0f}s elapsed"
+    if eta:
+        line += f", ETA {eta:.0f}s"
+    print(line, flush=True)
+
+
+def cmd_train(args) -> int:
+    from digitlab import architectures, registry, training
+
+    spec = architectures.get_preset(args.arch)
+    config = training.CONFIG_PRESETS[args.arch]
+    spec_changes = {
+        key: value for key, value in {
+            "dropout": args.dropout, "activation": args.activation, "bn_momentum": args.bn_momentum,
+            "dense_units": tuple(args.dense_units) if args.dense_units else None,
+        }.items() if value is not None
+    }
+    if args.batch_norm is not None:
+        spec_changes["convs"] = tuple(c.__class__(**{**c.__dict__, "batch_norm": args.batch_norm}) for c in spec.convs)
+    config_changes = {
+        key: value for key, value in {
+            "protocol": args.protocol, "epochs": args.epochs, "batch_size": args.batch_size,
+            "learning_rate": args.lr, "lr_decay": args.lr_decay, "optimizer": args.optimizer,
+            "early_stopping": args.patience, "train_size": args.train_size, "seed": args.seed,
+            "precision": args.precision, "strategy": args.strategy,
+        }.items() if value is not None
+    }
+    try:
+        spec = spec.replace(**spec_changes)
+        config = config.replace(**config_changes)
+        name = registry.validate_name(args.name or f"{args.arch}-{config.protocol}-seed{config.seed}")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    command = "python -m digitlab " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    print(f"training {name}: {spec.description or args.arch}; {config.to_dict()}", flush=True)
+    record = training.train_run(name, args.arch, spec, config, command=command, progress=_print_progress)
+    metrics = record["metrics"]
+    print(
+        f"{name}: {record['status']} after {record['epochs_run']} epochs in {record['train_time_s']:.0f}s "
+        f"({record['precision']}, {record['images_per_s']:.0f} img/s); train {_percent(metrics['train']['accuracy'])}, "
+        f"validation {_percent(metrics['validation']['accuracy'])}, test {_percent(metrics['test']['accuracy'])} "
+        f"({metrics['test']['count']} images), MNIST test {_percent(metrics['mnist_test']['accuracy'])}",
+        flush=True,
+    )
+    if args.set_default:
+        registry.set_default(name)
+        print(f"{name} is now the default model")
+    return 0 if record["status"] in ("complete", "stopped") else 130
+
+
+def cmd_evaluate(args) -> int:
+    from digitlab import data, registry, training
+
+    run = registry.get_run(args.model)
+    model = registry.load_model(run.name)
+    protocol = run.record["data"]["protocol"]
+    split = data.load_split(protocol)
+    results = {"test": training.evaluate(model, split.x_test, split.y_test)}
+    if protocol == "paper-s":
+        results["mnist_test"] = training.evaluate(model, *data.mnist_test_set())
+    stored = run.record.get("metrics", {})
+    if args.json:
+        print(json.dumps({"name": run.name, **{k: v for k, v in results.items()}}))
+        return 0
+    for key, report in results.items():
+        label = f"{protocol} test set" if key == "test" else "MNIST test set"
+        recorded = stored.get(key, {}).get("accuracy")
+        print(f"{run.name} on the {label} ({report['count']} images): accuracy {_percent(report['accuracy'])}"
+              f" (run.json: {_percent(recorded)}), loss {report['loss']:.4f}")
+    report = results["test"]
+    print("\ndigit  precision  recall     f1  support")
+    for row in report["per_class"]:
+        print(f"{row['label']:>5}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:5.4f}  {row['support']:7d}")
+    for kind in ("macro", "weighted"):
+        avg = report[kind]
+        print(f"{kind:>8}  {avg['precision']:6.4f}  {avg['recall']:6.4f}  {avg['f1']:5.4f}")
+    print("\nconfusion matrix (rows: true digit, columns: predicted)")
+    print("     " + " ".join(f"{j:>5}" for j in range(10)))
+    for i, row in enumerate(report["confusion_matrix"]):
+        print(f"{i:>4} " + " ".join(f"{v:>5}" for v in row))
+    return 0
+
+
+def cmd_models(args) -> int:
+    from digitlab import registry
+
+    if args.set_default:
+        registry.set_default(args.set_default)
+    runs, errors = registry.list_runs()
+    if args.json:
+        print(json.dumps([run.to_json() for run in runs], indent=1))
+    else:
+        if not runs:
+            print(f"no runs in {registry.models_dir()}")
+        for run in runs:
+            info = run.to_json()
+            print(f"{'*' if run.default else ' '} {run.name:<24} {run.status:<11} test {_percent(info['test_accuracy']):>7}"
+                  f"  MNIST {_percent(info['mnist_test_accuracy']):>7}  {info['params'] or 0:>10,} params")
+    for name, error in errors:
+        print(f"warning: skipped models/{name}: {error}", file=sys.stderr)
+    return 0
+
+
+def cmd_papers(args) -> int:
+    from digitlab import papers, registry
+
+    runs, _ = registry.list_runs()
+    if args.json:
+        print(json.dumps(papers.reproduction_rows(runs), indent=1))
+    else:
+        print(papers.reproduction_markdown(runs))
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    names = args.only or list(REFERENCE_RUNS)
+    for name in names:
+        if name not in REFERENCE_RUNS:
+            raise UserError(f"{name!r} is not a reference run; choose from {', '.join(REFERENCE_RUNS)}")
+    for name in names:
+        argv = REFERENCE_RUNS[name]
+        print("$ python -m digitlab " + shlex.join(argv), flush=True)
+        if not args.dry_run:
+            status = main(argv)
+            if status:
+                return status
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from digitlab.architectures import ACTIVATIONS, PRESETS
+    from digitlab.data import PROTOCOLS
+
+    parser = argparse.ArgumentParser(prog="python -m digitlab", description="digitlab: CNNs on handwritten digits.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train an architecture and store the run in models/",
+                                description="Train an architecture preset (its paper's knobs by default) and store the run.")
+    train.add_argument("--arch", required=True, choices=list(PRESETS), help="architecture preset")
+    train.add_argument("--name", help="run name (default: ARCH-PROTOCOL-seedN)")
+    train.add_argument("--protocol", choices=PROTOCOLS, help="data protocol (paper-h, paper-s or full)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int, help="per replica; the global batch is this x replicas")
+    train.add_argument("--lr", type=float, help="initial learning rate")
+    train.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (Paper H: 0.99)")
+    train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
+    train.add_argument("--patience", type=int, help="early stopping: epochs without a lower validation loss")
+    train.add_argument("--train-size", type=int, help="keep a stratified subset of this many training images")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--dense-units", type=int, nargs="+")
+    train.add_argument("--activation", choices=ACTIVATIONS)
+    train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--bn-momentum", type=float, help="decay of BatchNorm's running statistics (Keras: 0.99)")
+    train.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
+                       help="auto: bfloat16 mixed precision on GPUs and CPUs with AMX/AVX512-BF16")
+    train.add_argument("--strategy", choices=["auto", "none", "mirrored"],
+                       help="auto: MirroredStrategy when several GPUs are visible")
+    train.add_argument("--set-default", action="store_true", help="make this run the default model")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="re-evaluate a stored run on its test set",
+                                   description="Accuracy, per-class P/R/F1 and the confusion matrix of a stored run.")
+    evaluate.add_argument("--model", default="default", help="run name (default: the default model)")
+    evaluate.add_argument("--json", action="store_true", help="print the full reports as JSON")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    models = commands.add_parser("models", help="list the stored runs", description="List the runs in models/.")
+    models.add_argument("--json", action="store_true", help="a JSON list: name, path, default, test_accuracy, ...")
+    models.add_argument("--set-default", metavar="NAME", help="make NAME the default model first")
+    models.set_defaults(func=cmd_models)
+
+    paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",
+                                description="The reproduction table: each paper's figures beside our runs.")
+    paper.add_argument("--json", action="store_true")
+    paper.set_defaults(func=cmd_papers)
+
+    reproduce = commands.add_parser("reproduce", help="retrain the reference runs stored in models/",
+                                    description="Retrain the reference runs with the exact commands that made them.")
+    reproduce.add_argument("--only", nargs="+", metavar="NAME", help=f"some of: {', '.join(REFERENCE_RUNS)}")
+    reproduce.add_argument("--dry-run", action="store_true", help="print the commands only")
+    reproduce.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from digitlab.data import DataUnavailableError
+    from digitlab.registry import RegistryError
+
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    if args.func in (cmd_train, cmd_evaluate):
+        start_tensorflow()
+    try:
+        return args.func(args)
+    except (UserError, DataUnavailableError, RegistryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,229 @@
+"""The run registry: `models/<name>/` holds model.keras and run.json, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from digitlab.architectures import ArchSpec
+
+MODELS_ENV_VAR = "DIGITLAB_MODELS"
+MODEL_FILE = "model.keras"
+RUN_FILE = "run.json"
+DEFAULT_FILE = "DEFAULT"
+STATUSES = ("complete", "stopped", "interrupted", "failed", "running")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class RegistryError(ValueError):
+    """A bad run name, a missing run or a run folder that cannot be read."""
+
+
+def models_dir() -> Path:
+    """`$DIGITLAB_MODELS` if set, else the repository's `models/` folder."""
+    env = os.environ.get(MODELS_ENV_VAR)
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+def validate_name(name: str) -> str:
+    """Return `name` if it is a safe run name (letters, digits, `.`, `_`, `-`; 64 at most).
+
+    Nothing with a slash, a leading dot or `..` passes, so no name can leave `models/`.
+    """
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise RegistryError(
+            f"invalid run name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def run_path(name: str, root: Path | None = None) -> Path:
+    root = (root or models_dir()).resolve()
+    path = (root / validate_name(name)).resolve()
+    if path.parent != root:  # belt and braces: validate_name already forbids this
+        raise RegistryError(f"invalid run name {name!r}")
+    return path
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A stored run as listed: its name, folder, record and whether it is the default."""
+
+    name: str
+    path: Path
+    record: dict
+    default: bool
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return (self.record.get("metrics") or {}).get("test", {}).get("accuracy")
+
+    @property
+    def status(self) -> str:
+        return self.record.get("status", "unknown")
+
+    def to_json(self) -> dict:
+        metrics = self.record.get("metrics") or {}
+        return {
+            "name": self.name,
+            "path": str(self.model_path),
+            "default": self.default,
+            "status": self.status,
+            "arch": self.record.get("arch"),
+            "protocol": (self.record.get("data") or {}).get("protocol"),
+            "test_accuracy": self.test_accuracy,
+            "mnist_test_accuracy": metrics.get("mnist_test", {}).get("accuracy"),
+            "params": self.record.get("params"),
+            "epochs_run": self.record.get("epochs_run"),
+            "train_time_s": self.record.get("train_time_s"),
+        }
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+
+
+def save_run(name: str, record: dict, model=None, *, root: Path | None = None) -> Path:
+    """Store `record` (and `model` without optimizer state) as run `name`, replacing any old one.
+
+    Everything is written into a temporary folder beside the target and renamed into
+    place, so a crash mid-write never leaves a half-written run under the real name.
+    """
+    root = (root or models_dir())
+    root.mkdir(parents=True, exist_ok=True)
+    target = run_path(name, root)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; a run folder is ordinary data
+        if model is not None:
+            model.save(staging / MODEL_FILE, include_optimizer=False)
+        _write_json(staging / RUN_FILE, {**record, "name": name})
+        if target.exists():
+            trash = root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
+            target.rename(trash)
+            staging.rename(target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def read_record(name: str, *, root: Path | None = None) -> dict:
+    path = run_path(name, root) / RUN_FILE
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RegistryError(f"no run named {name!r}") from None
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"run {name!r}: unreadable {RUN_FILE} ({exc})") from None
+    if not isinstance(record, dict) or "spec" not in record:
+        raise RegistryError(f"run {name!r}: {RUN_FILE} has no architecture spec")
+    return record
+
+
+def default_name(*, root: Path | None = None) -> str | None:
+    """The default run's name, or None when no default is set or it no longer exists."""
+    root = root or models_dir()
+    try:
+        name = (root / DEFAULT_FILE).read_text().strip()
+        validate_name(name)
+    except (OSError, RegistryError):
+        return None
+    return name if (root / name / RUN_FILE).is_file() else None
+
+
+def set_default(name: str, *, root: Path | None = None) -> None:
+    root = root or models_dir()
+    record = read_record(name, root=root)
+    if record.get("status") not in ("complete", "stopped", "interrupted") or not (run_path(name, root) / MODEL_FILE).is_file():
+        raise RegistryError(f"run {name!r} has no trained model to serve")
+    tmp = root / f".tmp-{DEFAULT_FILE}-{uuid.uuid4().hex[:8]}"
+    tmp.write_text(name + "\n")
+    tmp.replace(root / DEFAULT_FILE)
+
+
+def list_runs(*, root: Path | None = None) -> tuple[list[RunInfo], list[tuple[str, str]]]:
+    """All stored runs, sorted by name, and the folders that could not be read: (name, error)."""
+    root = root or models_dir()
+    runs, errors = [], []
+    if not root.is_dir():
+        return runs, errors
+    default = default_name(root=root)
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            validate_name(folder.name)
+            record = read_record(folder.name, root=root)
+            ArchSpec.from_dict(record["spec"])
+        except Exception as exc:  # one broken folder must not hide the others
+            errors.append((folder.name, str(exc)))
+            continue
+        runs.append(RunInfo(folder.name, folder, record, folder.name == default))
+    return runs, errors
+
+
+def get_run(name: str, *, root: Path | None = None) -> RunInfo:
+    """A run by name; "default" means the default run."""
+    root = root or models_dir()
+    if name == "default":
+        resolved = default_name(root=root)
+        if resolved is None:
+            raise RegistryError("no default model is set (python -m digitlab models --set-default NAME)")
+        name = resolved
+    record = read_record(name, root=root)
+    return RunInfo(name, run_path(name, root), record, name == default_name(root=root))
+
+
+def load_model(name: str, *, root: Path | None = None):
+    """Rebuild a run's network from its stored spec and load its weights (float32 Keras model)."""
+    from digitlab.architectures import build_model
+
+    run = get_run(name, root=root)
+    if not run.model_path.is_file():
+        raise RegistryError(f"run {run.name!r} has no {MODEL_FILE} (status: {run.status})")
+    try:
+        model = build_model(ArchSpec.from_dict(run.record["spec"]), name=run.name.replace(".", "_"))
+        model.load_weights(run.model_path)
+    except Exception as exc:
+        raise RegistryError(f"run {run.name!r}: cannot load {MODEL_FILE} ({exc})") from None
+    return model
+
+
+def delete_run(name: str, *, root: Path | None = None) -> None:
+    root = root or models_dir()
+    path = run_path(name, root)
+    if not path.is_dir():
+        raise RegistryError(f"no run named {name!r}")
+    was_default = default_name(root=root) == name
+    trash = root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
+    path.rename(trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    if was_default:
+        (root / DEFAULT_FILE).unlink(missing_ok=True)
+
+
+def rename_run(old: str, new: str, *, root: Path | None = None) -> None:
+    root = root or models_dir()
+    source, target = run_path(old, root), run_path(new, root)
+    if not source.is_dir():
+        raise RegistryError(f"no run named {old!r}")
+    if target.exists():
+        raise RegistryError(f"a run named {new!r} already exists")
+    was_default = default_name(root=root) == old
+    record = read_record(old, root=root)
+    _write_json(source / RUN_FILE, {**record, "name": new})
+    source.rename(target)
+    if was_default:
+        set_default(new, root=root)

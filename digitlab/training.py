@@ -1,0 +1,427 @@
+"""Training engine: Keras `fit` driven by an ArchSpec and a TrainConfig, reporting to a plain callable."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from digitlab.architectures import ArchSpec, build_model
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+PRECISIONS = ("auto", "float32", "bfloat16")
+STRATEGIES = ("auto", "none", "mirrored")
+
+ProgressFn = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training knobs both papers vary. `batch_size` is per replica (Paper H: 128 x accelerators).
+
+    `lr_decay` multiplies the learning rate once per epoch (Paper H: 0.99), applied smoothly
+    per step as Keras' ExponentialDecay. `early_stopping` is the patience in epochs on
+    validation loss (Paper H: 2); `restore_best` then keeps the epoch of lowest validation loss.
+    """
+
+    protocol: str = "full"
+    epochs: int = 5
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    lr_decay: float | None = None
+    optimizer: str = "adam"
+    early_stopping: int | None = None
+    restore_best: bool = True
+    train_size: int | None = None
+    seed: int = 0
+    precision: str = "auto"
+    strategy: str = "auto"
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch size must be at least 1")
+        if self.learning_rate <= 0:
+            raise ValueError("learning rate must be positive")
+        if self.lr_decay is not None and not 0 < self.lr_decay <= 1:
+            raise ValueError("learning-rate decay must be in (0, 1]")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
+        if self.train_size is not None and self.train_size < 10:
+            raise ValueError("training-set size must be at least 10 (one image per digit)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+PAPER_S_CONFIG = TrainConfig(protocol="paper-s", epochs=40, batch_size=32, learning_rate=1e-3, restore_best=False)
+PAPER_H_CONFIG = TrainConfig(
+    protocol="paper-h", epochs=100, batch_size=1000, learning_rate=1e-3, lr_decay=0.99, early_stopping=2
+)
+# The knobs each architecture preset was published with (Paper S does not state its
+# optimizer or batch size: Keras' defaults, Adam and 32, are assumed).
+CONFIG_PRESETS: dict[str, TrainConfig] = {
+    "paper-s-1": PAPER_S_CONFIG,
+    "paper-s-2": PAPER_S_CONFIG,
+    "paper-s-3": PAPER_S_CONFIG,
+    "paper-s-4": PAPER_S_CONFIG,
+    "paper-h": PAPER_H_CONFIG,
+    "small": TrainConfig(protocol="full", epochs=5, batch_size=128),
+}
+
+
+def cpu_supports_bfloat16() -> bool:
+    """True where the CPU has AMX or AVX512-BF16, which oneDNN uses for bfloat16 math."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(choice: str) -> str:
+    """'auto' -> 'bfloat16' on a GPU or a CPU with bfloat16 units, else 'float32'."""
+    if choice != "auto":
+        return choice
+    if tf.config.list_physical_devices("GPU") or cpu_supports_bfloat16():
+        return "bfloat16"
+    return "float32"
+
+
+def resolve_strategy(choice: str):
+    """A MirroredStrategy over every GPU (or, without GPUs, every logical CPU) or None.
+
+    'auto' mirrors only when more than one GPU is visible.
+    """
+    gpus = tf.config.list_logical_devices("GPU")
+    if choice == "none" or (choice == "auto" and len(gpus) < 2):
+        return None
+    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    return tf.distribute.MirroredStrategy(devices=devices)
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Forwards training progress to `report(event)` and honours a stop flag.
+
+    Events are dicts with `kind` "batch" (at most every `min_interval` seconds, and at
+    each epoch's last batch) or "epoch" (after the epoch's validation). Both carry epoch,
+    epochs, step, steps, fraction (of the whole run), loss, accuracy, images_per_s
+    (training steps only, validation excluded) and eta_s; epoch events add val_loss,
+    val_accuracy, learning_rate, elapsed_s and partial (the epoch was cut short by Stop).
+    """
+
+    def __init__(self, report: ProgressFn | None, *, epochs: int, steps: int, global_batch: int,
+                 stop_event: threading.Event | None = None, min_interval: float = 0.5):
+        super().__init__()
+        self.report = report or (lambda event: None)
+        self.epochs = epochs
+        self.steps = steps
+        self.global_batch = global_batch
+        self.stop_event = stop_event
+        self.min_interval = min_interval
+        self.train_seconds = 0.0  # finished epochs' training steps
+        self.images_seen = 0
+        self.stopped_by_user = False
+
+    def on_train_begin(self, logs=None):
+        self.run_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.epoch_start = self.last_report = time.perf_counter()
+        self.steps_done = 0
+        self.in_steps = True
+
+    def _close_steps(self):
+        if self.in_steps:
+            self.train_seconds += time.perf_counter() - self.epoch_start
+            self.images_seen += self.steps_done * self.global_batch
+            self.in_steps = False
+
+    def _common(self, logs) -> dict:
+        seconds = self.train_seconds + (time.perf_counter() - self.epoch_start if self.in_steps else 0.0)
+        images = self.images_seen + (self.steps_done * self.global_batch if self.in_steps else 0)
+        done = self.epoch * self.steps + self.steps_done
+        total = self.epochs * self.steps
+        elapsed = time.perf_counter() - self.run_start
+        return {
+            "epoch": self.epoch + 1, "epochs": self.epochs, "step": self.steps_done, "steps": self.steps,
+            "fraction": done / total, "loss": _float(logs.get("loss")), "accuracy": _float(logs.get("accuracy")),
+            "images_per_s": images / seconds if seconds > 0 else 0.0,
+            "eta_s": elapsed / done * (total - done) if done else None, "elapsed_s": elapsed,
+        }
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_done = batch + 1
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.stopped_by_user = True
+            self.model.stop_training = True
+        now = time.perf_counter()
+        if now - self.last_report < self.min_interval and self.steps_done < self.steps:
+            return
+        self.last_report = now
+        self.report({"kind": "batch", **self._common(logs or {})})
+
+    def on_test_begin(self, logs=None):
+        self._close_steps()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._close_steps()
+        logs = logs or {}
+        self.report({
+            "kind": "epoch", **self._common(logs), "val_loss": _float(logs.get("val_loss")),
+            "val_accuracy": _float(logs.get("val_accuracy")), "learning_rate": _float(logs.get("learning_rate")),
+            "partial": self.steps_done < self.steps,
+        })
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Remembers the weights of the epoch with the lowest validation loss; optional patience.
+
+    Keras' EarlyStopping restores the best weights only when its patience runs out; this
+    keeps them for every way a run can end (all epochs done, Stop pressed, interrupted).
+    """
+
+    def __init__(self, patience: int | None = None):
+        super().__init__()
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_epoch = None
+        self.best_weights = None
+        self.early_stopped = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        val_loss = (logs or {}).get("val_loss")
+        if val_loss is None:
+            return
+        if float(val_loss) < self.best_loss:
+            self.best_loss = float(val_loss)
+            self.best_epoch = epoch + 1
+            self.best_weights = self.model.get_weights()
+        elif self.patience is not None and epoch + 1 - self.best_epoch >= self.patience:
+            self.early_stopped = True
+            self.model.stop_training = True
+
+
+def _float(value):
+    return None if value is None else float(value)
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns: a float32 model with the kept weights and how training went."""
+
+    model: keras.Model
+    history: dict
+    status: str  # "complete", "stopped" (Stop pressed) or "interrupted" (Ctrl-C)
+    epochs_run: int
+    best_epoch: int | None
+    early_stopped: bool
+    train_time_s: float
+    images_per_s: float
+    precision: str
+    replicas: int
+    global_batch_size: int
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    learning_rate = config.learning_rate
+    if config.lr_decay is not None and config.lr_decay < 1:
+        learning_rate = keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate, decay_steps=steps_per_epoch, decay_rate=config.lr_decay
+        )
+    return {
+        "adam": keras.optimizers.Adam,
+        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+        "rmsprop": keras.optimizers.RMSprop,
+    }[config.optimizer](learning_rate=learning_rate)
+
+
+def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | None = None,
+          stop_event: threading.Event | None = None, extra_callbacks=()) -> TrainResult:
+    """Train `spec` on `data` (a `digitlab.data.Split`) with `config`; never raises on Stop or Ctrl-C.
+
+    Returns a float32 model (whatever precision trained it) holding the best epoch's
+    weights when `config.restore_best`, else the last weights.
+    """
+    keras.utils.set_random_seed(config.seed)
+    precision = resolve_precision(config.precision)
+    strategy = resolve_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync if strategy else 1
+    global_batch = config.batch_size * replicas
+    steps = math.ceil(len(data.y_train) / global_batch)
+    policy = "mixed_bfloat16" if precision == "bfloat16" else None
+
+    def build_and_compile():
+        model = build_model(spec, dtype_policy=policy)
+        model.compile(
+            optimizer=make_optimizer(config, steps),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    if strategy:
+        with strategy.scope():
+            model = build_and_compile()
+    else:
+        model = build_and_compile()
+
+    reporter = ProgressCallback(progress, epochs=config.epochs, steps=steps, global_batch=global_batch,
+                                stop_event=stop_event)
+    best = BestWeights(config.early_stopping)
+    status = "complete"
+    history: dict[str, list] = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            for key, value in (logs or {}).items():
+                history.setdefault(key, []).append(float(value))
+
+    try:
+        model.fit(
+            data.x_train, data.y_train,
+            batch_size=global_batch,
+            epochs=config.epochs,
+            validation_data=(data.x_val, data.y_val),
+            callbacks=[reporter, best, Record(), *extra_callbacks],
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        status = "interrupted"
+    if reporter.stopped_by_user:
+        status = "stopped"
+
+    if config.restore_best and best.best_weights is not None:
+        model.set_weights(best.best_weights)
+    # Serve and store in float32: the trained variables already are float32 under mixed precision.
+    final = build_model(spec)
+    final.set_weights(model.get_weights())
+    train_seconds = reporter.train_seconds
+    return TrainResult(
+        model=final,
+        history=history,
+        status=status,
+        epochs_run=len(history.get("loss", [])),
+        best_epoch=best.best_epoch,
+        early_stopped=best.early_stopped,
+        train_time_s=time.perf_counter() - reporter.run_start,
+        images_per_s=reporter.images_seen / train_seconds if train_seconds else 0.0,
+        precision=precision,
+        replicas=replicas,
+        global_batch_size=global_batch,
+    )
+
+
+def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """(n, 28, 28, 1) float32 in [0, 1] -> (n, 10) float32 probabilities, in batches."""
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy, loss, per-class P/R/F1, confusion matrix and per-class accuracy on a labelled set."""
+    from digitlab.metrics import classification_report, per_class_accuracy
+
+    probabilities = predict_probabilities(model, images)
+    predictions = probabilities.argmax(axis=1)
+    picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
+    report = classification_report(labels, predictions)
+    report["loss"] = float(-np.mean(np.log(picked)))
+    report["per_class_accuracy"] = per_class_accuracy(labels, predictions).tolist()
+    report["count"] = int(len(labels))
+    return report
+
+
+def library_versions() -> dict:
+    import platform
+
+    import digitlab
+
+    return {
+        "digitlab": digitlab.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+        "numpy": np.__version__, "python": platform.python_version(),
+    }
+
+
+def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, command: str,
+              progress: ProgressFn | None = None, stop_event: threading.Event | None = None,
+              root: Path | None = None) -> dict:
+    """Load the data, train, evaluate and store run `name`; return its record.
+
+    The run is stored whatever happens: `complete`, `stopped` (Stop pressed),
+    `interrupted` (Ctrl-C) with the weights learned so far, or `failed` (with the error
+    message and no model) before the error is raised again.
+    """
+    import datetime
+    import os
+
+    from digitlab import data as data_module
+    from digitlab import registry
+
+    registry.validate_name(name)
+    # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
+    split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
+    record = {
+        "name": name, "arch": arch, "spec": spec.to_dict(), "config": config.to_dict(), "command": command,
+        "seed": config.seed, "status": "running", "error": None,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
+                    "gpus": len(tf.config.list_physical_devices("GPU"))},
+        "versions": library_versions(),
+        "data": {
+            "protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
+            "sizes": split.sizes(), "train_size": config.train_size,
+        },
+    }
+    try:
+        result = train(spec, config, split, progress=progress, stop_event=stop_event)
+        model = result.model
+        test = evaluate(model, split.x_test, split.y_test)
+        # Only Paper S tests on a subset; the others' test set is MNIST's 10,000 already.
+        mnist_test = evaluate(model, *data_module.mnist_test_set()) if config.protocol == "paper-s" else test
+        summary = lambda report: {"accuracy": report["accuracy"], "loss": report["loss"]}  # noqa: E731
+        record.update(
+            status=result.status,
+            history=result.history,
+            epochs_run=result.epochs_run,
+            best_epoch=result.best_epoch,
+            early_stopped=result.early_stopped,
+            weights="best epoch (lowest validation loss)" if config.restore_best and result.best_epoch else "last epoch",
+            params=int(model.count_params()),
+            train_time_s=round(result.train_time_s, 2),
+            images_per_s=round(result.images_per_s, 1),
+            precision=result.precision,
+            replicas=result.replicas,
+            global_batch_size=result.global_batch_size,
+            metrics={
+                "train": summary(evaluate(model, split.x_train, split.y_train)),
+                "validation": summary(evaluate(model, split.x_val, split.y_val)),
+                "test": test,
+                "mnist_test": mnist_test,
+            },
+        )
+    except BaseException as exc:
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        registry.save_run(name, record, root=root)
+        raise
+    registry.save_run(name, record, model, root=root)
+    return record

@@ -1,0 +1,59 @@
+"""The command line as a user meets it: help, train, models, evaluate, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from digitlab.cli import REFERENCE_RUNS
+
+
+def run_cli(*args, env_extra=None, timeout=600):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "digitlab", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["models"], ["papers"], ["reproduce"]])
+def test_help_on_every_command(command):
+    out = run_cli(*command, "--help")
+    assert out.returncode == 0 and "usage: python -m digitlab" in out.stdout
+
+
+def test_train_then_models_then_evaluate(tmp_path):
+    env = {"DIGITLAB_MODELS": str(tmp_path)}
+    out = run_cli("train", "--arch", "small", "--train-size", "2000", "--epochs", "2", "--batch-size", "32", "--name", "cli-run",
+                  "--set-default", env_extra=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("epoch ") >= 2 and "cli-run: complete" in out.stdout
+    record = json.loads((tmp_path / "cli-run" / "run.json").read_text())
+    assert record["command"].startswith("python -m digitlab train --arch small")
+    assert record["config"]["train_size"] == 2000 and record["metrics"]["test"]["accuracy"] > 0.8
+
+    listed = json.loads(run_cli("models", "--json", env_extra=env).stdout)
+    assert listed[0]["name"] == "cli-run" and listed[0]["default"] is True
+    assert listed[0]["path"].endswith("cli-run/model.keras")
+
+    evaluated = run_cli("evaluate", "--model", "cli-run", env_extra=env)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert "confusion matrix" in evaluated.stdout and "weighted" in evaluated.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--arch", "small", "--name", "../escape"], "invalid run name"),
+    (["train", "--arch", "small", "--epochs", "0"], "epochs"),
+    (["evaluate", "--model", "no-such-run"], "no run named"),
+])
+def test_bad_input_is_one_line_without_traceback(tmp_path, args, message):
+    out = run_cli(*args, env_extra={"DIGITLAB_MODELS": str(tmp_path)})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_reproduce_dry_run_lists_the_reference_commands():
+    out = run_cli("reproduce", "--dry-run")
+    assert out.returncode == 0
+    assert out.stdout.count("$ python -m digitlab train") == len(REFERENCE_RUNS)

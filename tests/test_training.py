@@ -1,0 +1,131 @@
+"""The training engine learns, reports progress, stops on request and stores its runs."""
+
+import subprocess
+import sys
+import threading
+import textwrap
+
+import numpy as np
+import pytest
+
+from digitlab import data, registry, training
+from digitlab.architectures import PRESETS, ArchSpec, ConvSpec, build_model
+
+QUICK = training.TrainConfig(protocol="full", epochs=3, batch_size=64, train_size=3000, precision="float32")
+
+
+@pytest.fixture(scope="module")
+def split():
+    return data.load_split("full", train_size=3000)
+
+
+def test_small_network_learns_far_above_chance(split):
+    events = []
+    result = training.train(PRESETS["small"], QUICK, split, progress=events.append)
+    assert result.status == "complete" and result.epochs_run == 3
+    report = training.evaluate(result.model, split.x_test, split.y_test)
+    assert report["accuracy"] > 0.85, report["accuracy"]  # chance is 0.10
+    assert result.history["val_accuracy"][-1] > result.history["val_accuracy"][0] - 0.02
+    epochs = [e for e in events if e["kind"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert any(e["kind"] == "batch" for e in events)
+    assert epochs[-1]["fraction"] == 1.0 and epochs[-1]["images_per_s"] > 0
+    assert {"val_loss", "val_accuracy", "eta_s"} <= set(epochs[0])
+    assert result.model.get_layer("conv1").compute_dtype == "float32"
+
+
+def test_stop_flag_ends_at_the_next_batch_and_keeps_weights(split):
+    stop = threading.Event()
+    seen = []
+
+    def progress(event):
+        seen.append(event)
+        stop.set()  # ask to stop at the very first report
+
+    config = QUICK.replace(epochs=5)
+    result = training.train(PRESETS["small"], config, split, progress=progress, stop_event=stop)
+    assert result.status == "stopped"
+    assert result.epochs_run == 1
+    steps = seen[0]["steps"]
+    last = [e for e in seen if e["kind"] == "epoch"][-1]
+    assert last["partial"] and last["step"] < steps
+    # What was learned is kept: the returned model is the trained one, not a fresh build.
+    trained = result.model.get_layer("conv1").kernel.numpy()
+    fresh = build_model(PRESETS["small"]).get_layer("conv1").kernel.numpy()
+    assert not np.allclose(trained, fresh)
+
+
+def test_best_weights_patience_and_restore():
+    model = build_model(PRESETS["small"])
+    best = training.BestWeights(patience=2)
+    best.set_model(model)
+    for epoch, loss in enumerate([1.0, 0.5, 0.7, 0.8]):
+        model.stop_training = False
+        if epoch == 1:
+            kept = [w.copy() for w in model.get_weights()]
+        best.on_epoch_end(epoch, {"val_loss": loss})
+        model.set_weights([w + 1 for w in model.get_weights()])
+    assert best.best_epoch == 2 and best.early_stopped and model.stop_training
+    assert all(np.array_equal(a, b) for a, b in zip(best.best_weights, kept))
+
+
+def test_bfloat16_mixed_precision_trains(split):
+    result = training.train(PRESETS["small"], QUICK.replace(precision="bfloat16", epochs=2), split)
+    assert result.precision == "bfloat16"
+    assert training.evaluate(result.model, split.x_test, split.y_test)["accuracy"] > 0.8
+
+
+def test_auto_precision_follows_the_hardware():
+    expected = "bfloat16" if training.cpu_supports_bfloat16() else "float32"
+    assert training.resolve_precision("auto") == expected
+
+
+def test_lr_decay_per_epoch():
+    optimizer = training.make_optimizer(training.PAPER_H_CONFIG, steps_per_epoch=55)
+    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    assert float(schedule(55)) == pytest.approx(1e-3 * 0.99)
+    assert float(schedule(550)) == pytest.approx(1e-3 * 0.99**10)
+
+
+def test_train_run_stores_a_run_that_reloads_to_the_same_accuracy(models_root):
+    config = QUICK.replace(epochs=2)
+    record = training.train_run("quick", "small", PRESETS["small"], config, command="pytest")
+    assert record["status"] == "complete"
+    assert record["data"]["sizes"]["train"] == 3000 and record["params"] == build_model(PRESETS["small"]).count_params()
+    assert set(record["metrics"]) == {"train", "validation", "test", "mnist_test"}
+    reloaded = registry.load_model("quick")
+    split = data.load_split("full")
+    again = training.evaluate(reloaded, split.x_test, split.y_test)
+    assert again["accuracy"] == pytest.approx(record["metrics"]["test"]["accuracy"], abs=3e-4)
+    assert again["accuracy"] > 0.85
+
+
+def test_a_crash_is_stored_as_failed_with_its_message(models_root):
+    # Four pooled convolutions with "valid" padding shrink 28x28 to nothing: Keras refuses.
+    collapsing = ArchSpec(convs=tuple(ConvSpec(4) for _ in range(4)), padding="valid")
+    with pytest.raises(ValueError):
+        training.train_run("broken", "custom", collapsing, QUICK.replace(epochs=1), command="pytest")
+    record = registry.read_record("broken")
+    assert record["status"] == "failed" and "ValueError" in record["error"]
+    assert not (models_root / "broken" / "model.keras").exists()
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    # Logical devices must be configured before TensorFlow starts, hence a fresh process.
+    script = textwrap.dedent("""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from digitlab import data, training
+        from digitlab.architectures import PRESETS
+        split = data.load_split("full", train_size=2000)
+        config = training.TrainConfig(epochs=2, batch_size=32, strategy="mirrored", precision="float32")
+        result = training.train(PRESETS["small"], config, split)
+        accuracy = training.evaluate(result.model, split.x_test, split.y_test)["accuracy"]
+        print("RESULT", result.replicas, result.global_batch_size, accuracy)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    replicas, global_batch, accuracy = out.stdout.split("RESULT")[1].split()
+    assert (int(replicas), int(global_batch)) == (2, 64)  # global batch = per-replica batch x replicas
+    assert float(accuracy) > 0.7
