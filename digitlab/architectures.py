@@ -110,6 +110,20 @@ PRESETS: dict[str, ArchSpec] = {
         bias_init=0.1,
         description="Paper H: conv 3x3x12 s1, 6x6x24 s2, 6x6x32 s2, each BN + ReLU; Dense 200; Dropout 0.4",
     ),
+    "digitlab": ArchSpec(
+        convs=(
+            ConvSpec(32, batch_norm=True, pool=False),
+            ConvSpec(32, batch_norm=True, pool=True),
+            ConvSpec(64, batch_norm=True, pool=False),
+            ConvSpec(64, batch_norm=True, pool=True),
+        ),
+        dense_units=(128,),
+        dropout=0.3,
+        dropout_position="after_dense",
+        bn_momentum=0.9,
+        description="digitlab's reader: conv 32, 32, 64, 64 (3x3, BN, ReLU; pooled in pairs); Dense 128; "
+        "Dropout 0.3; trained with handwriting-style augmentation",
+    ),
     "small": ArchSpec(
         convs=(ConvSpec(16), ConvSpec(32)),
         dense_units=(64,),

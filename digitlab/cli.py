@@ -1,4 +1,4 @@
-"""The command line: `python -m digitlab train | evaluate | models | papers | reproduce`."""
+"""The command line: `python -m digitlab train | evaluate | predict | benchmark | models | papers | reproduce`."""
 
 from __future__ import annotations
 
@@ -161,6 +161,58 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from digitlab.imageio import ImageError, read_image
+    from digitlab.inference import Predictor
+    from digitlab.preprocessing import preprocess_digit, segment_digits
+
+    predictor = Predictor.load(args.model)
+    failures = 0
+    for path in args.files:
+        try:
+            rgba = read_image(path)
+        except ImageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if args.number:
+            digits = segment_digits(rgba)
+            probabilities = predictor.predict([d.image for d in digits]) if digits else []
+            readings = [
+                {"digit": int(p.argmax()), "confidence": round(float(p.max()), 4), "box": list(d.box)}
+                for d, p in zip(digits, probabilities)
+            ]
+            number = "".join(str(r["digit"]) for r in readings) or None
+            print(json.dumps({"file": path, "number": number, "digits": readings}), flush=True)
+            continue
+        digit = preprocess_digit(rgba)
+        if digit.empty:
+            print(json.dumps({"file": path, "digit": None, "confidence": None, "probabilities": None,
+                              "message": "no digit found"}), flush=True)
+            continue
+        p = predictor.predict(digit.image[None])[0]
+        print(json.dumps({"file": path, "digit": int(p.argmax()), "confidence": round(float(p.max()), 4),
+                          "probabilities": [round(float(v), 4) for v in p]}), flush=True)
+    return 1 if failures else 0
+
+
+def cmd_benchmark(args) -> int:
+    from digitlab import benchmark
+
+    if not args.training_only:
+        result = benchmark.inference(args.model, repeats=args.repeats)
+        print(f"single drawing, model {result['model']}, median of {result['repeats']} interleaved runs:")
+        for path, ms in result["median_ms"].items():
+            print(f"  {path:<16} {ms:8.2f} ms")
+        print(f"  Predictor is {result['predictor_speedup_vs_model_predict']:.0f}x faster than model.predict")
+    if args.training or args.training_only:
+        result = benchmark.training(args.arch, train_size=args.train_size)
+        print(f"training {result['arch']} on {result['images']} images, {result['epochs']} epochs (best of 2 rounds):")
+        for variant, rate in result["images_per_s"].items():
+            print(f"  {variant:<42} {rate:8.0f} images/s")
+    return 0
+
+
 def cmd_papers(args) -> int:
     from digitlab import papers, registry
 
@@ -230,6 +282,25 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--set-default", metavar="NAME", help="make NAME the default model first")
     models.set_defaults(func=cmd_models)
 
+    predict = commands.add_parser("predict", help="read handwritten digits in image files",
+                                  description="Print one JSON object per file: digit, confidence, probabilities "
+                                              "(or with --number: the number and each digit).")
+    predict.add_argument("files", nargs="+", metavar="FILE")
+    predict.add_argument("--model", default="default", help="run name or a .keras file (loaded in safe mode)")
+    predict.add_argument("--number", action="store_true", help="read several digits in a row as a number")
+    predict.set_defaults(func=cmd_predict)
+
+    bench = commands.add_parser("benchmark", help="side-by-side timings of prediction (and training)",
+                                description="Median latency of one drawing through each prediction path; "
+                                            "with --training, training throughput with and without the engine.")
+    bench.add_argument("--model", default="default")
+    bench.add_argument("--repeats", type=int, default=30)
+    bench.add_argument("--training", action="store_true", help="also time training")
+    bench.add_argument("--training-only", action="store_true")
+    bench.add_argument("--arch", default="paper-s-2", help="architecture for the training timing")
+    bench.add_argument("--train-size", type=int, default=3000)
+    bench.set_defaults(func=cmd_benchmark)
+
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",
                                 description="The reproduction table: each paper's figures beside our runs.")
     paper.add_argument("--json", action="store_true")
@@ -249,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     args.argv = argv
-    if args.func in (cmd_train, cmd_evaluate):
+    if args.func in (cmd_train, cmd_evaluate, cmd_predict, cmd_benchmark):
         start_tensorflow()
     try:
         return args.func(args)

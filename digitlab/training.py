@@ -44,6 +44,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "auto"
     strategy: str = "auto"
+    augment: bool = False
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -85,6 +86,8 @@ CONFIG_PRESETS: dict[str, TrainConfig] = {
     "paper-s-3": PAPER_S_CONFIG,
     "paper-s-4": PAPER_S_CONFIG,
     "paper-h": PAPER_H_CONFIG,
+    "digitlab": TrainConfig(protocol="full", epochs=20, batch_size=128, learning_rate=2e-3, lr_decay=0.85,
+                            early_stopping=5, augment=True),
     "small": TrainConfig(protocol="full", epochs=5, batch_size=128),
 }
 
@@ -297,10 +300,15 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
             for key, value in (logs or {}).items():
                 history.setdefault(key, []).append(float(value))
 
+    if config.augment:
+        from digitlab.augmentation import Augmentation, training_dataset
+
+        inputs = {"x": training_dataset(data.x_train, data.y_train, global_batch, Augmentation(), config.seed)}
+    else:
+        inputs = {"x": data.x_train, "y": data.y_train, "batch_size": global_batch}
     try:
         model.fit(
-            data.x_train, data.y_train,
-            batch_size=global_batch,
+            **inputs,
             epochs=config.epochs,
             validation_data=(data.x_val, data.y_val),
             callbacks=[reporter, best, Record(), *extra_callbacks],

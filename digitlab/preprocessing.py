@@ -1,0 +1,270 @@
+"""From a canvas drawing or an uploaded image to the centred 28×28 pictures an MNIST model expects, every step kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+SIDE = 28  # MNIST's pictures are 28×28 ...
+DIGIT_SIDE = 20  # ... with the digit's longest side scaled to 20 px ...
+CENTRE = SIDE / 2  # ... and its centre of mass at pixel (14, 14), where MNIST's sit (14.0 ± 0.3).
+PEN_WIDTH = 2.3  # MNIST's stroke width in px at that scale; downscaled canvas strokes are about 1.6.
+MIN_CONTRAST = 0.2  # ink is at least this much (of black-to-white) darker or lighter than the paper
+SPECK_FRACTION = 0.0002  # ink blobs smaller than this share of the picture are dust, noise or stray clicks
+MIN_SPECK_PIXELS = 2  # a lone pixel is never a digit, even in a 28×28 picture
+OVERLAP = 0.5  # blobs sharing this much of the narrower one's columns are parts of one digit (a 5's bar)
+TOUCHING_ASPECT = 1.2  # ink wider than this times its height may be several touching digits
+TINY_DIGIT = 0.25  # a group smaller than this share of the tallest digit is a dot or a speck, not a digit
+BACKGROUND_SIDE = 256  # the paper's lighting is estimated on a copy at most this big, for speed ...
+PAPER_KERNEL = 4  # ... through a window a quarter of its side: wider than any stroke
+STROKE_SIDE = 100  # stroke width is measured and corrected on a copy at most this big, for speed
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """One digit on its way from the input to the model, every step kept so a page can show it."""
+
+    raw: np.ndarray  # (h, w, 4) uint8 RGBA, the input
+    gray: np.ndarray  # (h, w) uint8, white ink on black; paper, lighting and specks removed
+    cropped: np.ndarray  # (ch, cw) uint8, `gray` inside `box`, this digit's ink only
+    scaled: np.ndarray  # (sh, sw) uint8, strokes widened to MNIST's pen, longest side 20 px
+    image: np.ndarray  # (28, 28) float32 in [0, 1], centre of mass at the centre: what the model sees
+    box: tuple[int, int, int, int]  # (x, y, w, h) of the digit's ink in `raw`; (0, 0, 0, 0) when empty
+    empty: bool  # no ink worth reading: `image` is all zeros, `cropped` and `scaled` are (0, 0)
+
+
+@dataclass(frozen=True)
+class _Ink:
+    raw: np.ndarray  # (h, w, 4) uint8 RGBA
+    gray: np.ndarray  # (h, w) uint8, white ink on black, specks removed
+    labels: np.ndarray  # (h, w) int32, connected-component label of every pixel
+    stats: np.ndarray  # (n, 5) int32, cv2.connectedComponentsWithStats rows, indexed by label
+    ids: np.ndarray  # (k,) labels of the blobs kept as ink
+
+
+def preprocess_digit(rgba) -> Preprocessed:
+    """Read all the ink of a (h, w, 4) uint8 RGBA picture, e.g. a canvas or `read_image`'s output, as one digit.
+
+    (h, w) grayscale and (h, w, 3) RGB uint8 arrays are accepted too.
+    """
+    ink = _find_ink(rgba)
+    if ink.ids.size == 0:
+        return _empty(ink)
+    boxes = ink.stats[ink.ids]
+    left, top = boxes[:, cv2.CC_STAT_LEFT].min(), boxes[:, cv2.CC_STAT_TOP].min()
+    right = (boxes[:, cv2.CC_STAT_LEFT] + boxes[:, cv2.CC_STAT_WIDTH]).max()
+    bottom = (boxes[:, cv2.CC_STAT_TOP] + boxes[:, cv2.CC_STAT_HEIGHT]).max()
+    box = (int(left), int(top), int(right - left), int(bottom - top))
+    return _normalise(ink, box, ink.gray[top:bottom, left:right])
+
+
+def segment_digits(rgba) -> list[Preprocessed]:
+    """The digits written in a row in a (h, w, 4) uint8 RGBA picture, left to right; [] when there is no ink.
+
+    Blobs that share columns are one digit (a 5's detached bar, a broken stroke); ink much
+    wider than tall is cut where a single thin stroke joins two digits; dots and specks far
+    smaller than the tallest digit are dropped. Each digit is then normalised as in
+    `preprocess_digit`, and shares `raw` and `gray` with the others.
+    """
+    ink = _find_ink(rgba)
+    pieces = []  # ((x, y, w, h), (h, w) uint8 ink of that digit only)
+    for ids, left, right in _column_groups(ink):
+        boxes = ink.stats[ids]
+        top = boxes[:, cv2.CC_STAT_TOP].min()
+        bottom = (boxes[:, cv2.CC_STAT_TOP] + boxes[:, cv2.CC_STAT_HEIGHT]).max()
+        members = np.isin(ink.labels[top:bottom, left:right], ids)
+        group = np.where(members, ink.gray[top:bottom, left:right], 0).astype(np.uint8)
+        pieces += _split_touching(group, int(left), int(top))
+    if not pieces:
+        return []
+    tallest = max(box[3] for box, _ in pieces)
+    digits = [(box, digit) for box, digit in pieces if max(box[2], box[3]) >= TINY_DIGIT * tallest]
+    return [_normalise(ink, box, digit) for box, digit in sorted(digits, key=lambda piece: piece[0][0])]
+
+
+def _find_ink(rgba) -> _Ink:
+    """The ink of any picture as white on black, whatever its paper, pen, lighting or transparency."""
+    raw = _as_rgba(rgba)
+    luminance = _flatten_alpha(raw)
+    histogram = np.bincount(luminance.ravel(), minlength=256)
+    paper = _level(histogram, 0.5)
+    # The ink is the tail that reaches further from the paper; ink on gray paper can be darker
+    # than the paper and still below mid-gray, so a fixed 128 would misjudge it.
+    ink_is_dark = paper - _level(histogram, 0.005) > _level(histogram, 0.995) - paper
+    flat_paper = histogram[max(paper - 2, 0) : paper + 3].sum() >= luminance.size / 2
+    if flat_paper:
+        # A canvas or a clean digital image: the paper is one level, ink is whatever departs from it.
+        away_from_paper = (luminance.astype(np.float32) - paper) * (-1 / 255 if ink_is_dark else 1 / 255)
+        strength, threshold = np.clip(away_from_paper, 0, 1), MIN_CONTRAST
+    else:
+        strength, threshold = _photo_ink(luminance if ink_is_dark else 255 - luminance)
+
+    is_ink = (strength >= threshold).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(is_ink, connectivity=8)
+    min_area = max(MIN_SPECK_PIXELS, SPECK_FRACTION * luminance.size)
+    ids = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area)
+    is_kept = np.zeros(count, bool)
+    is_kept[ids] = True
+    kept = is_kept[labels]
+    # Full strength for the ink's body whatever the pen's colour or the lighting, as in MNIST.
+    ink_level = np.percentile(strength[kept], 90) if ids.size else 1.0
+    gray = np.where(kept, np.minimum(strength / ink_level, 1) * 255 + 0.5, 0).astype(np.uint8)
+    return _Ink(raw, gray, labels, stats, ids)
+
+
+def _as_rgba(image) -> np.ndarray:
+    array = np.asarray(image)
+    is_image = array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))
+    if array.dtype != np.uint8 or not is_image or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"expected an (h, w, 4), (h, w, 3) or (h, w) uint8 image, got {array.shape} {array.dtype}")
+    if array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2RGBA)
+    if array.shape[2] == 3:
+        return cv2.cvtColor(array, cv2.COLOR_RGB2RGBA)
+    return array
+
+
+def _flatten_alpha(raw: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 luminance of (h, w, 4) uint8 RGBA laid on paper."""
+    luminance = cv2.cvtColor(raw, cv2.COLOR_RGBA2GRAY)
+    alpha = raw[..., 3]
+    if alpha.min() == 255:
+        return luminance
+    # Transparent pixels are paper and what is drawn on them is ink, so the paper takes the shade
+    # opposite the drawing: black under a canvas's white strokes, white under a PNG's dark ink.
+    drawn = luminance[alpha >= 128]
+    paper = 0 if drawn.size == 0 or np.median(drawn) >= 128 else 255
+    opacity = alpha.astype(np.float32) / 255
+    return (luminance * opacity + paper * (1 - opacity) + 0.5).astype(np.uint8)
+
+
+def _level(histogram: np.ndarray, fraction: float) -> int:
+    """The gray level below or at which `fraction` of the pixels lie."""
+    return int(np.searchsorted(np.cumsum(histogram), fraction * histogram.sum()))
+
+
+def _photo_ink(dark_ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """(h, w) float32 ink strength in [0, 1] and its threshold, for (h, w) uint8 dark ink on unevenly lit paper."""
+    smooth = cv2.GaussianBlur(dark_ink, (3, 3), 0)
+    height, width = smooth.shape
+    shrink = min(1.0, BACKGROUND_SIDE / max(height, width))
+    small_size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+    small = cv2.resize(smooth, small_size, interpolation=cv2.INTER_AREA)
+    # A closing wider than any stroke erases the ink and leaves the paper's own level under the
+    # lighting, shadows and tint; ink is measured as a share of that level, so lighting cancels.
+    kernel_side = max(3, max(small.shape) // PAPER_KERNEL)
+    # A window cut short by the picture's edge would see only the lighter side of a vignette and
+    # take the darker edge for ink; continuing the picture past its edges (continuing a darkening
+    # ramp, never mirroring ink into light) gives the window its whole view.
+    continued = np.minimum(
+        np.pad(small.astype(np.int16), kernel_side, mode="reflect", reflect_type="odd"),
+        np.pad(small, kernel_side, mode="edge"),
+    )
+    window = np.ones((kernel_side, kernel_side), np.uint8)
+    closed = cv2.morphologyEx(continued.clip(0, 255).astype(np.uint8), cv2.MORPH_CLOSE, window)
+    paper_small = closed[kernel_side:-kernel_side, kernel_side:-kernel_side]
+    paper = cv2.resize(paper_small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    # Shares of a dim level magnify noise (think of blank paper taken for a dark board), so below
+    # mid-gray the contrast counts in absolute terms.
+    darkness = np.clip((paper - smooth) / np.maximum(paper, 128), 0, 1)
+    otsu, _ = cv2.threshold((darkness * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    # Otsu always splits something; on blank paper it would split the noise, hence the floor.
+    return darkness, max(otsu / 255, MIN_CONTRAST)
+
+
+def _column_groups(ink: _Ink) -> list[tuple[list[int], int, int]]:
+    """The kept blobs grouped by shared columns, as (labels, left, right) with right exclusive."""
+    groups: list[tuple[list[int], int, int]] = []
+    for label in ink.ids[np.argsort(ink.stats[ink.ids, cv2.CC_STAT_LEFT], kind="stable")]:
+        left = int(ink.stats[label, cv2.CC_STAT_LEFT])
+        right = left + int(ink.stats[label, cv2.CC_STAT_WIDTH])
+        shares = [_shared_columns((left, right), (group_left, group_right)) for _, group_left, group_right in groups]
+        if shares and max(shares) >= OVERLAP:
+            best = int(np.argmax(shares))
+            labels, group_left, group_right = groups[best]
+            groups[best] = (labels + [int(label)], min(left, group_left), max(right, group_right))
+        else:
+            groups.append(([int(label)], left, right))
+    return groups
+
+
+def _shared_columns(span: tuple[int, int], other: tuple[int, int]) -> float:
+    """Share of the narrower of two column spans [left, right) that the other covers too."""
+    return (min(span[1], other[1]) - max(span[0], other[0])) / min(span[1] - span[0], other[1] - other[0])
+
+
+def _split_touching(group: np.ndarray, left: int, top: int) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """The digits in (h, w) uint8 ink placed at (left, top), as ((x, y, w, h), tight (h', w') uint8 crop)."""
+    rows = np.flatnonzero(group.any(axis=1))
+    columns = np.flatnonzero(group.any(axis=0))
+    digit = group[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    left, top = left + int(columns[0]), top + int(rows[0])
+    height, width = digit.shape
+    whole = [((left, top, width, height), digit)]
+    margin = max(1, round(0.3 * width))  # the ends hold a digit's own sides: no place to cut
+    if width <= TOUCHING_ASPECT * height or width - margin <= margin:
+        return whole
+    # Touching digits meet where a column crosses a single stroke, the thinner the better; a wide
+    # single digit (a 2, a 5, a 0) crosses two or three strokes all through its middle.
+    inked = digit > 0
+    crossings = np.count_nonzero(inked[1:] & ~inked[:-1], axis=0) + inked[0]
+    cost = (crossings * (height + 1) + np.count_nonzero(inked, axis=0))[margin : width - margin]
+    cut = margin + int(np.argmin(cost))
+    if crossings[cut] > 1:
+        return whole
+    return _split_touching(digit[:, :cut], left, top) + _split_touching(digit[:, cut:], left + cut, top)
+
+
+def _normalise(ink: _Ink, box: tuple[int, int, int, int], cropped: np.ndarray) -> Preprocessed:
+    scaled = _fit(_with_mnist_pen(cropped), DIGIT_SIDE)
+    return Preprocessed(ink.raw, ink.gray, cropped, scaled, _centre_by_mass(scaled), box, empty=False)
+
+
+def _empty(ink: _Ink) -> Preprocessed:
+    nothing = np.zeros((0, 0), np.uint8)
+    blank = np.zeros((SIDE, SIDE), np.float32)
+    return Preprocessed(ink.raw, ink.gray, nothing, nothing, blank, (0, 0, 0, 0), empty=True)
+
+
+def _with_mnist_pen(cropped: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 digit, shrunk to at most STROKE_SIDE and with strokes widened to MNIST's pen."""
+    digit = _fit(cropped, STROKE_SIDE) if max(cropped.shape) > STROKE_SIDE else cropped
+    # Shrinking fades strokes thinner than the shrink factor; bring their cores back to full ink.
+    digit = cv2.convertScaleAbs(digit, alpha=255 / int(digit.max()))
+    pen = PEN_WIDTH * max(digit.shape) / DIGIT_SIDE
+    # Widening by 2r also grows the digit by 2r, which thins the pen once scaled to 20 px.
+    radius = round((pen - _stroke_width(digit)) / (2 * (1 - PEN_WIDTH / DIGIT_SIDE)))
+    if radius < 1:
+        return digit
+    padded = cv2.copyMakeBorder(digit, radius, radius, radius, radius, cv2.BORDER_CONSTANT, value=0)
+    return cv2.dilate(padded, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+
+
+def _stroke_width(digit: np.ndarray) -> float:
+    """Mean stroke width in px of (h, w) uint8 ink."""
+    ink = cv2.copyMakeBorder((digit >= 128).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    inside = ink > 0
+    # Across a stroke w px wide the distances to the paper run 1, 2, ..., w/2, ..., 2, 1: mean w/4 + 1/2.
+    return 4 * float(cv2.distanceTransform(ink, cv2.DIST_L2, 3)[inside].mean()) - 2
+
+
+def _fit(digit: np.ndarray, side: int) -> np.ndarray:
+    """(h, w) uint8 resized so its longest side is `side`, aspect kept."""
+    height, width = digit.shape
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(digit, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def _centre_by_mass(scaled: np.ndarray) -> np.ndarray:
+    """(28, 28) float32 in [0, 1] holding (h, w) uint8 `scaled` with its centre of mass at the centre."""
+    moments = cv2.moments(scaled)
+    height, width = scaled.shape
+    # Whole-pixel shifts keep the strokes sharp; clipping keeps a lopsided digit inside the frame.
+    left = int(np.clip(round(CENTRE - moments["m10"] / moments["m00"]), 0, SIDE - width))
+    top = int(np.clip(round(CENTRE - moments["m01"] / moments["m00"]), 0, SIDE - height))
+    image = np.zeros((SIDE, SIDE), np.float32)
+    image[top : top + height, left : left + width] = scaled / np.float32(255)
+    return image

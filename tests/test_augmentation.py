@@ -1,0 +1,46 @@
+"""Augmentation keeps digits digits: shapes, range, untouched share, and ink kept in frame."""
+
+import numpy as np
+import tensorflow as tf
+
+from digitlab import data
+from digitlab.augmentation import Augmentation, augment_batch, training_dataset
+
+
+def mnist_sample(n=64):
+    x_train, y_train, _, _ = data.load_mnist()
+    return data.to_model_input(x_train[:n]), y_train[:n]
+
+
+def test_shape_range_and_ink_kept():
+    images, _ = mnist_sample()
+    tf.random.set_seed(0)
+    out = augment_batch(tf.constant(images), Augmentation(probability=1.0)).numpy()
+    assert out.shape == images.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    changed = np.abs(out - images).reshape(len(images), -1).max(axis=1) > 0.1
+    assert changed.mean() > 0.9
+    # Mild transforms: the ink stays mostly in frame (scale >= 0.85 and thickening add or drop ink).
+    ratio = out.sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3))
+    assert 0.6 < np.median(ratio) < 1.6
+
+
+def test_probability_zero_is_identity():
+    images, _ = mnist_sample(8)
+    out = augment_batch(tf.constant(images), Augmentation(probability=0.0)).numpy()
+    np.testing.assert_array_equal(out, images)
+
+
+def test_share_left_untouched_follows_probability():
+    images, _ = mnist_sample(512)
+    tf.random.set_seed(1)
+    out = augment_batch(tf.constant(images), Augmentation(probability=0.6)).numpy()
+    untouched = (out == images).reshape(len(images), -1).all(axis=1).mean()
+    assert 0.3 < untouched < 0.5
+
+
+def test_dataset_batches_labels_with_images():
+    images, labels = mnist_sample(100)
+    batches = list(training_dataset(images, labels, 32, Augmentation(), seed=0))
+    assert [len(b[1]) for b in batches] == [32, 32, 32, 4]
+    assert sorted(np.concatenate([b[1].numpy() for b in batches]).tolist()) == sorted(labels.tolist())
