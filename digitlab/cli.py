@@ -163,36 +163,25 @@ def cmd_models(args) -> int:
 
 def cmd_predict(args) -> int:
     from digitlab.imageio import ImageError, read_image
-    from digitlab.inference import Predictor
-    from digitlab.preprocessing import preprocess_digit, segment_digits
+    from digitlab.inference import Predictor, read_picture
 
     predictor = Predictor.load(args.model)
     failures = 0
     for path in args.files:
         try:
-            rgba = read_image(path)
+            reading = read_picture(predictor, read_image(path), number=args.number)
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failures += 1
             continue
         if args.number:
-            digits = segment_digits(rgba)
-            probabilities = predictor.predict([d.image for d in digits]) if digits else []
-            readings = [
-                {"digit": int(p.argmax()), "confidence": round(float(p.max()), 4), "box": list(d.box)}
-                for d, p in zip(digits, probabilities)
-            ]
-            number = "".join(str(r["digit"]) for r in readings) or None
-            print(json.dumps({"file": path, "number": number, "digits": readings}), flush=True)
-            continue
-        digit = preprocess_digit(rgba)
-        if digit.empty:
-            print(json.dumps({"file": path, "digit": None, "confidence": None, "probabilities": None,
-                              "message": "no digit found"}), flush=True)
-            continue
-        p = predictor.predict(digit.image[None])[0]
-        print(json.dumps({"file": path, "digit": int(p.argmax()), "confidence": round(float(p.max()), 4),
-                          "probabilities": [round(float(v), 4) for v in p]}), flush=True)
+            result = {"file": path, "number": reading.number, "digits": [d.to_json() for d in reading.digits]}
+        elif reading.empty:
+            result = {"file": path, "digit": None, "confidence": None, "probabilities": None,
+                      "message": "no digit found"}
+        else:
+            result = {"file": path, **reading.digits[0].to_json()}
+        print(json.dumps(result), flush=True)
     return 1 if failures else 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -11,6 +12,7 @@ import tensorflow as tf
 
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
+from digitlab.preprocessing import Preprocessed, preprocess_digit, segment_digits
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
 
@@ -85,3 +87,70 @@ def check_model_shape(model: keras.Model) -> None:
         raise registry.RegistryError(
             f"model must map (28, 28, 1) images to 10 outputs; this one maps {input_shape} to {output_shape}"
         )
+
+
+LOW_CONFIDENCE = 0.6  # below this, a reading is shown as a guess, not an answer
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """One digit: its preprocessing steps, the ten probabilities, the answer and how sure it is."""
+
+    steps: Preprocessed
+    probabilities: np.ndarray  # (10,) float32
+
+    @property
+    def digit(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.confidence < LOW_CONFIDENCE
+
+    def top(self, k: int = 3) -> list[tuple[int, float]]:
+        order = np.argsort(-self.probabilities)[:k]
+        return [(int(i), float(self.probabilities[i])) for i in order]
+
+    def to_json(self) -> dict:
+        return {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.steps.box),
+                "probabilities": [round(float(p), 4) for p in self.probabilities]}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a picture says: no digit, one digit, or several read left to right as a number."""
+
+    digits: list[DigitReading]
+
+    @property
+    def empty(self) -> bool:
+        return not self.digits
+
+    @property
+    def number(self) -> str | None:
+        return "".join(str(d.digit) for d in self.digits) or None
+
+    @property
+    def images(self) -> np.ndarray:
+        """(n, 28, 28) float32 in [0, 1]: what the model saw, to ask other models about the same digits."""
+        return np.stack([d.steps.image for d in self.digits])
+
+
+def read_picture(predictor: Predictor, rgba: np.ndarray, *, number: bool = False) -> Reading:
+    """Read a (h, w, 4) uint8 RGBA picture (canvas or photo) as one digit, or as a number of several.
+
+    All digits of a number go through the model in one call.
+    """
+    if number:
+        steps = segment_digits(rgba)
+    else:
+        single = preprocess_digit(rgba)
+        steps = [] if single.empty else [single]
+    if not steps:
+        return Reading([])
+    probabilities = predictor.predict(np.stack([s.image for s in steps]))
+    return Reading([DigitReading(s, p) for s, p in zip(steps, probabilities)])

@@ -1,0 +1,43 @@
+"""Streamlit helpers shared by the pages: cached models and runs, the active model of this tab."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from digitlab import registry
+
+MODEL_KEY = "model_name"
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def stored_runs() -> tuple[list[dict], list[tuple[str, str]]]:
+    """JSON summaries of the stored runs and the folders that could not be read."""
+    runs, errors = registry.list_runs()
+    return [run.to_json() for run in runs], errors
+
+
+def servable_runs() -> list[dict]:
+    """Runs with a trained model, the default first."""
+    runs, _ = stored_runs()
+    usable = [r for r in runs if r["status"] in ("complete", "stopped", "interrupted")]
+    return sorted(usable, key=lambda r: (not r["default"], r["name"]))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def _predictor(name: str, stamp: float):
+    from digitlab.inference import Predictor
+
+    return Predictor.load(name)
+
+
+def predictor(name: str):
+    """The shared, thread-safe Predictor of a stored run, reloaded when its model file changes."""
+    path = registry.get_run(name).model_path
+    return _predictor(name, path.stat().st_mtime)
+
+
+def active_model() -> str | None:
+    """This tab's model: chosen in the sidebar, else the default run."""
+    names = [r["name"] for r in servable_runs()]
+    chosen = st.session_state.get(MODEL_KEY)
+    return chosen if chosen in names else (names[0] if names else None)
