@@ -1,4 +1,4 @@
-"""The command line: `python -m digitlab train | evaluate | predict | benchmark | models | papers | reproduce`."""
+"""The command line: `python -m digitlab train | evaluate | predict | benchmark | realworld | models | papers | reproduce`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sys
+from pathlib import Path
 
 # Quiet TensorFlow's start-up chatter before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -202,6 +203,30 @@ def cmd_benchmark(args) -> int:
     return 0
 
 
+def cmd_realworld(args) -> int:
+    from pathlib import Path
+
+    from digitlab import realworld
+    from digitlab.inference import Predictor
+
+    samples = realworld.load_samples(Path(args.dir))
+    if not samples:
+        raise UserError(f"no samples listed in {args.dir}/*.csv")
+    report = {}
+    for name in args.models:
+        predictor = Predictor.load(name)
+        report[predictor.name] = realworld.evaluate_sets(predictor, samples)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    sets = sorted({s.set for s in samples})
+    print("| model | " + " | ".join(f"{s} ({sum(x.set == s for x in samples)})" for s in sets) + " |")
+    print("|---" * (len(sets) + 1) + "|")
+    for model, results in report.items():
+        print(f"| {model} | " + " | ".join(_percent(results[s]["accuracy"]) for s in sets) + " |")
+    return 0
+
+
 def cmd_papers(args) -> int:
     from digitlab import papers, registry
 
@@ -290,6 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--train-size", type=int, default=3000)
     bench.set_defaults(func=cmd_benchmark)
 
+    real = commands.add_parser("realworld", help="accuracy on realistic handwriting (canvas, fonts, photos, numbers)",
+                               description="Read every sample listed in the realistic sets' CSV manifests and "
+                                           "print the accuracy per set and model.")
+    real.add_argument("--models", nargs="+", default=["default"], metavar="NAME")
+    real.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "tests" / "realistic"))
+    real.add_argument("--json", action="store_true", help="per set: counts, accuracy and every misread file")
+    real.set_defaults(func=cmd_realworld)
+
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",
                                 description="The reproduction table: each paper's figures beside our runs.")
     paper.add_argument("--json", action="store_true")
@@ -309,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     args.argv = argv
-    if args.func in (cmd_train, cmd_evaluate, cmd_predict, cmd_benchmark):
+    if args.func in (cmd_train, cmd_evaluate, cmd_predict, cmd_benchmark, cmd_realworld):
         start_tensorflow()
     try:
         return args.func(args)

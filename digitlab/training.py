@@ -311,7 +311,8 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
             **inputs,
             epochs=config.epochs,
             validation_data=(data.x_val, data.y_val),
-            callbacks=[reporter, best, Record(), *extra_callbacks],
+            # History first: a Ctrl-C right after a progress line must not lose that epoch.
+            callbacks=[Record(), best, reporter, *extra_callbacks],
             verbose=0,
         )
     except KeyboardInterrupt:

@@ -57,3 +57,25 @@ def test_reproduce_dry_run_lists_the_reference_commands():
     out = run_cli("reproduce", "--dry-run")
     assert out.returncode == 0
     assert out.stdout.count("$ python -m digitlab train") == len(REFERENCE_RUNS)
+
+
+def test_ctrl_c_keeps_what_was_learned_as_an_interrupted_run(tmp_path):
+    import signal
+
+    env = {**os.environ, "DIGITLAB_MODELS": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digitlab", "train", "--arch", "small", "--train-size", "2000", "--epochs", "200",
+         "--batch-size", "32", "--name", "cut-short"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    for line in process.stdout:
+        if line.startswith("epoch 2/"):
+            process.send_signal(signal.SIGINT)
+            break
+    rest, errors = process.communicate(timeout=300)
+    assert process.returncode == 130, errors[-2000:]
+    assert "Traceback" not in errors
+    record = json.loads((tmp_path / "cut-short" / "run.json").read_text())
+    assert record["status"] == "interrupted" and 2 <= record["epochs_run"] < 200
+    assert record["metrics"]["test"]["accuracy"] > 0.8  # the weights learned so far were kept
+    assert (tmp_path / "cut-short" / "model.keras").is_file()
