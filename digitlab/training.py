@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
+import os
+import platform
 import threading
 import time
 from dataclasses import dataclass
@@ -14,7 +17,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import digitlab
+from digitlab import data as data_module
+from digitlab import registry
 from digitlab.architectures import ArchSpec, build_model
+from digitlab.augmentation import Augmentation, training_dataset
+from digitlab.metrics import classification_report, per_class_accuracy
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -25,7 +33,8 @@ ProgressFn = Callable[[dict], None]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The training knobs both papers vary. `batch_size` is per replica (Paper H: 128 x accelerators).
+    """The training knobs both papers vary. `batch_size` is per replica: the global batch is
+    `batch_size` x replicas, Paper H's rule for several accelerators.
 
     `lr_decay` multiplies the learning rate once per epoch (Paper H: 0.99), applied smoothly
     per step as Keras' ExponentialDecay. `early_stopping` is the patience in epochs on
@@ -301,8 +310,6 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
                 history.setdefault(key, []).append(float(value))
 
     if config.augment:
-        from digitlab.augmentation import Augmentation, training_dataset
-
         inputs = {"x": training_dataset(data.x_train, data.y_train, global_batch, Augmentation(), config.seed)}
     else:
         inputs = {"x": data.x_train, "y": data.y_train, "batch_size": global_batch}
@@ -348,8 +355,6 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> dict:
     """Accuracy, loss, per-class P/R/F1, confusion matrix and per-class accuracy on a labelled set."""
-    from digitlab.metrics import classification_report, per_class_accuracy
-
     probabilities = predict_probabilities(model, images)
     predictions = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
@@ -361,10 +366,6 @@ def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> dict
 
 
 def library_versions() -> dict:
-    import platform
-
-    import digitlab
-
     return {
         "digitlab": digitlab.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
         "numpy": np.__version__, "python": platform.python_version(),
@@ -380,12 +381,6 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
     `interrupted` (Ctrl-C) with the weights learned so far, or `failed` (with the error
     message and no model) before the error is raised again.
     """
-    import datetime
-    import os
-
-    from digitlab import data as data_module
-    from digitlab import registry
-
     registry.validate_name(name)
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
@@ -396,6 +391,7 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
         "machine": {"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
                     "gpus": len(tf.config.list_physical_devices("GPU"))},
         "versions": library_versions(),
+        "augmentation": Augmentation().to_dict() if config.augment else None,
         "data": {
             "protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
             "sizes": split.sizes(), "train_size": config.train_size,

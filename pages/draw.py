@@ -47,14 +47,20 @@ def show_reading(reading, rgba, *, key: str) -> None:
 
 
 def show_steps(reading) -> None:
-    """The preprocessing strip, one row per digit."""
+    """The preprocessing strip: the whole picture's steps once, then each digit's own."""
+    first = reading.digits[0].steps
+    rows = [(first.raw, first.gray)] if len(reading.digits) > 1 else []
     for d in reading.digits:
         steps = d.steps
-        pictures = [steps.raw, steps.gray, steps.cropped, steps.scaled, steps.image]
-        columns = st.columns(len(pictures))
-        for column, picture, caption in zip(columns, pictures, STEP_CAPTIONS):
-            shown = picture if picture.ndim == 3 else charts.enlarge(picture, 112)
-            column.image(shown, caption=caption, width=112 if picture.ndim == 2 else "stretch")
+        own = (steps.cropped, steps.scaled, steps.image)
+        rows.append(own if rows else (steps.raw, steps.gray, *own))
+    for row in rows:
+        captions = STEP_CAPTIONS[-len(row):] if len(row) != 2 else STEP_CAPTIONS[:2]
+        for column, picture, caption in zip(st.columns(len(STEP_CAPTIONS)), row, captions):
+            if picture.ndim == 3:
+                column.image(picture, caption=caption, width="stretch")
+            else:
+                column.image(charts.enlarge(picture, 112), caption=caption, width=112)
 
 
 st.title("Draw a digit")
