@@ -20,6 +20,11 @@ TINY_DIGIT = 0.25  # a group smaller than this share of the tallest digit is a d
 BACKGROUND_SIDE = 256  # the paper's lighting is estimated on a copy at most this big, for speed ...
 PAPER_KERNEL = 4  # ... through a window a quarter of its side: wider than any stroke
 STROKE_SIDE = 100  # stroke width is measured and corrected on a copy at most this big, for speed
+LINE_KERNEL = 8  # a paper's ruled, grid or margin line runs straight for more than 1/8 of the picture ...
+LINE_LENGTH = 0.5  # ... and spans at least half of it, which a digit's stroke rarely does ...
+LINE_THICKNESS = 0.015  # ... while being at most this share of the picture's shorter side thick
+SOLID_SIDE = 0.05  # ink holding squares this share of the shorter side is no pen stroke: a desk, a shadow ...
+SOLID_AREA = 0.01  # ... and when at least this share of the picture touches its edge, it is background
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,82 @@ def _photo_ink(dark_ink: np.ndarray) -> tuple[np.ndarray, float]:
     darkness = np.clip((paper - smooth) / np.maximum(paper, 128), 0, 1)
     otsu, _ = cv2.threshold((darkness * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     # Otsu always splits something; on blank paper it would split the noise, hence the floor.
-    return darkness, max(otsu / 255, MIN_CONTRAST)
+    threshold = max(otsu / 255, MIN_CONTRAST)
+    darkness[_paper_marks(darkness, threshold)] = 0
+    return darkness, threshold
+
+
+def _paper_marks(darkness: np.ndarray, threshold: float) -> np.ndarray:
+    """(h, w) bool: the dark pixels of a photo that belong to the paper or what lies around it, not to the ink.
+
+    Ruled, grid and margin lines are long, thin and straight: they are taken away except where a
+    stroke crosses them. Solid dark regions reaching the picture's edge (a desk, a table's shadow
+    beside the sheet) are no pen stroke, and every blob they touch goes with them.
+    """
+    height, width = darkness.shape
+    ink = (darkness >= threshold).astype(np.uint8)
+    # Lines are looked for on a lower threshold, so a faint stretch does not break them up.
+    faint = (darkness >= threshold / 2).astype(np.uint8)
+    side = max(5, round(SOLID_SIDE * min(height, width)))
+    solid = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
+    if solid.any():
+        faint &= cv2.dilate(solid, np.ones((5, 5), np.uint8)) ^ 1
+    kept = ink.copy()
+    thickness = max(3.0, LINE_THICKNESS * min(height, width))
+    for vertical in (False, True):
+        lines = _long_lines(faint.T if vertical else faint, thickness)
+        if lines is None:
+            continue
+        lines = np.ascontiguousarray(lines.T) if vertical else lines
+        across = (1, 3) if vertical else (3, 1)  # (rows, columns) across the line
+        lines = cv2.dilate(lines, np.ones(across, np.uint8))  # the line's blurred edges too
+        without = kept & (lines ^ 1)
+        # A stroke crossing the line has ink on both sides of it: bridge those gaps again, and
+        # give back the line's pixels right beside a stroke (where a slanted one crosses or ends).
+        reach = 2 * int(np.ceil(thickness)) + 3
+        bridge = np.ones((1, reach) if vertical else (reach, 1), np.uint8)
+        bridged = cv2.morphologyEx(without, cv2.MORPH_CLOSE, bridge)
+        strokes = cv2.morphologyEx(without, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        beside = cv2.dilate(strokes, np.ones((3, 9) if vertical else (9, 3), np.uint8))
+        kept = without | ((bridged | beside) & lines & kept)
+    if solid.any():
+        _, regions, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+        left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+        right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
+        at_edge = (left == 0) | (top == 0) | (right == width) | (bottom == height)
+        big = stats[:, cv2.CC_STAT_AREA] >= SOLID_AREA * height * width
+        background = 1 + np.flatnonzero((at_edge & big)[1:])
+        if background.size:
+            _, blobs = cv2.connectedComponents(kept, connectivity=8)
+            touched = np.unique(blobs[np.isin(regions, background)])
+            kept[np.isin(blobs, touched[touched > 0])] = 0
+    return (ink > 0) & (kept == 0)
+
+
+def _long_lines(faint: np.ndarray, thickness: float):
+    """(h, w) uint8 1 on the horizontal lines of (h, w) uint8 mask `faint` that are long and thin; None if none."""
+    height, width = faint.shape
+    # Rows are widened by a pixel each way so a line tilted a little still runs unbroken.
+    band = cv2.dilate(faint, np.ones((3, 1), np.uint8))
+    runs = cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((1, max(3, width // LINE_KERNEL)), np.uint8)) & faint
+    if not runs.any():
+        return None
+    # Lines are sorted out on a copy half as big (each pixel inked if any of its four is), for speed.
+    half = cv2.resize(runs * np.uint8(255), ((width + 1) // 2, (height + 1) // 2), interpolation=cv2.INTER_AREA) > 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(half.view(np.uint8), connectivity=8)
+    lines = np.zeros(half.shape, np.uint8)
+    for label in 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_WIDTH] >= LINE_LENGTH * half.shape[1]):
+        left, top, span, rows = stats[label, :4]
+        member = labels[top : top + rows, left : left + span] == label
+        columns = np.count_nonzero(member, axis=0)
+        # Thin for most of its length: strokes crossing or touching it do not count. Where a
+        # stroke lies along it, the column is thick and left alone, so the stroke keeps its ink.
+        thin = columns <= thickness / 2 + 1
+        if np.median(columns) <= thickness / 2 + 1:
+            lines[top : top + rows, left : left + span] |= (member & thin).astype(np.uint8)
+    lines = cv2.resize(lines, (half.shape[1] * 2, half.shape[0] * 2), interpolation=cv2.INTER_NEAREST)
+    lines = lines[:height, :width] & runs
+    return lines if lines.any() else None
 
 
 def _column_groups(ink: _Ink) -> list[tuple[list[int], int, int]]:

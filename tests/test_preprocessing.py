@@ -277,3 +277,81 @@ def test_segmented_digits_share_the_input_and_keep_only_their_own_ink():
         x, y, w, h = digit.box
         assert digit.cropped.shape == (h, w)
         assert np.all(digit.cropped <= digit.gray[y : y + h, x : x + w])
+
+
+def sheet_photo(mask, *, ruled=0, grid=0, margin=None, desk=0, tilt=0.0, seed=0):
+    """RGBA as read back from a JPEG phone photo of a sheet: dark blue ink written over the paper's marks.
+
+    `ruled`: px between light blue ruled lines; `grid`: px between the squares' lines; `margin`:
+    the column of a red margin line; `desk`: px of dark wooden desk along the right-hand edge.
+    Lines are `tilt` px higher at the right-hand end than at the left.
+    """
+    height, width = mask.shape
+    marks = np.zeros((height, width), np.uint8)
+    red = np.zeros((height, width), np.uint8)
+    for step in (ruled, grid):
+        for y in range(step // 2, height, step) if step else ():
+            cv2.line(marks, (0, y), (width - 1, round(y - tilt)), 255, 2, cv2.LINE_AA)
+    for x in range(grid // 2, width, grid) if grid else ():
+        cv2.line(marks, (x, 0), (x, height - 1), 255, 2, cv2.LINE_AA)
+    if margin is not None:
+        cv2.line(red, (margin, 0), (margin + round(tilt), height - 1), 255, 3, cv2.LINE_AA)
+    rows, columns = np.mgrid[0:height, 0:width] / max(height, width)
+    light = 0.6 + 0.4 * columns * (0.6 + 0.4 * rows)
+    rgb = np.ones((height, width, 3)) * np.array([240, 235, 215])
+    for layer, colour in ((marks, (150, 175, 215)), (red, (225, 90, 100)), (mask, (40, 45, 90))):
+        coverage = (layer / 255.0)[..., None]
+        rgb = rgb * (1 - coverage) + np.array(colour) * coverage
+    if desk:
+        rgb[:, width - desk :] = (70, 50, 35)
+    rgb = rgb * light[..., None] + np.random.default_rng(seed).normal(0, 5, rgb.shape)
+    jpeg = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(jpeg, "JPEG", quality=75)
+    return read_image(jpeg.getvalue(), name="sheet.jpg")
+
+
+def test_a_number_on_ruled_paper_with_a_margin_is_its_digits_only():
+    mask = text_mask("3517", size=(480, 640), origin=(110, 300), thickness=10)
+    alone = segment_digits(canvas(mask))
+    for tilt in (0, 6):
+        digits = segment_digits(sheet_photo(mask, ruled=34, margin=70, tilt=tilt, seed=tilt))
+        assert len(digits) == 4
+        lefts = [digit.box[0] for digit in digits]
+        assert lefts == sorted(lefts)
+        for digit, clean in zip(digits, alone):
+            x, y, w, h = digit.box
+            assert all(abs(a - b) <= 4 for a, b in zip(digit.box, clean.box))  # no piece of a line
+            assert correlation(digit.image, clean.image) > 0.85
+        x, y, w, h = digits[0].box
+        outside = digits[0].gray.copy()
+        outside[y - 2 :, :] = 0  # above the digits: nothing but ruled lines on the sheet
+        assert np.count_nonzero(outside) == 0
+
+
+def test_a_digit_on_squared_paper_reads_like_on_plain_paper():
+    mask = ink_mask("2", size=480, left=150, top=120, pen=10)
+    result = preprocess_digit(sheet_photo(mask, grid=32))
+    plain = preprocess_digit(sheet_photo(mask))
+    assert correlation(result.image, plain.image) > 0.9
+    near_ink = cv2.dilate((plain.image > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert result.image[~near_ink].max(initial=0) < 0.05
+    assert all(abs(a - b) <= 4 for a, b in zip(result.box, plain.box))
+
+
+@pytest.mark.parametrize("sheet", [dict(desk=120), dict(desk=100, ruled=36, margin=60)])
+def test_a_desk_beside_the_sheet_is_not_ink(sheet):
+    mask = np.pad(ink_mask("7", size=480, left=120, top=120, pen=10), ((0, 0), (0, 160)))
+    result = preprocess_digit(sheet_photo(mask, **sheet))
+    reference = preprocess_digit(canvas(mask))
+    assert all(abs(a - b) <= 4 for a, b in zip(result.box, reference.box))
+    assert correlation(result.image, reference.image) > 0.9
+    digits = segment_digits(sheet_photo(mask, **sheet))
+    assert len(digits) == 1 and digits[0].box == result.box
+
+
+def test_a_long_stroke_drawn_on_a_canvas_stays_ink():
+    mask = np.zeros((400, 400), np.uint8)
+    cv2.line(mask, (200, 2), (200, 397), 255, 6)  # a "1" drawn thin across the whole canvas
+    result = preprocess_digit(canvas(mask))
+    assert not result.empty and result.box[3] >= 395
+    assert len(segment_digits(canvas(mask))) == 1
