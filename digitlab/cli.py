@@ -19,7 +19,9 @@ REFERENCE_RUNS = {
     "paper-s-3": ["train", "--arch", "paper-s-3", "--name", "paper-s-3"],
     "paper-s-4": ["train", "--arch", "paper-s-4", "--name", "paper-s-4"],
     "paper-h": ["train", "--arch", "paper-h", "--name", "paper-h", "--set-default"],
+    "digitlab": ["train", "--arch", "digitlab", "--name", "digitlab"],
 }
+DEFAULT_RUN = "digitlab"  # the best reader of real handwriting among the reference runs
 
 
 def start_tensorflow() -> None:
@@ -250,6 +252,12 @@ def cmd_reproduce(args) -> int:
             status = main(argv)
             if status:
                 return status
+    if DEFAULT_RUN in names:
+        print(f"$ python -m digitlab models --set-default {DEFAULT_RUN}", flush=True)
+        if not args.dry_run:
+            from digitlab import registry
+
+            registry.set_default(DEFAULT_RUN)
     return 0
 
 

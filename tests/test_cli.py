@@ -57,6 +57,7 @@ def test_reproduce_dry_run_lists_the_reference_commands():
     out = run_cli("reproduce", "--dry-run")
     assert out.returncode == 0
     assert out.stdout.count("$ python -m digitlab train") == len(REFERENCE_RUNS)
+    assert "--set-default digitlab" in out.stdout
 
 
 def test_ctrl_c_keeps_what_was_learned_as_an_interrupted_run(tmp_path):

@@ -69,3 +69,9 @@ def test_reference_accuracies_are_what_these_networks_reach_on_mnist():
     # Paper S's networks on 28x28 MNIST: every depth reads at least 97 % of its test digits.
     for name in ("paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4"):
         assert registry.get_run(name).test_accuracy >= 0.97, name
+
+
+def test_the_default_reads_at_least_99_5_percent_of_mnist():
+    default = registry.get_run("default")
+    assert default.name == "digitlab"
+    assert default.record["metrics"]["mnist_test"]["accuracy"] >= 0.995
