@@ -75,7 +75,7 @@ with left:
     # lose strokes drawn while it mounts.
     canvas = st_canvas(
         stroke_width=stroke_width, stroke_color="#000000", background_color="#ffffff",
-        height=300, width=620, drawing_mode="freedraw", return_image_data=True,
+        height=280, width=460, drawing_mode="freedraw", return_image_data=True,
         initial_drawing={"objects": [], "digitlab_clear": st.session_state.clear_count},
         key="canvas",
     )

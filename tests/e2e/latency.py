@@ -43,7 +43,7 @@ def main() -> None:
             digits = [d for d, strokes in DIGITS.items() if len(strokes) == 1]  # one mouse-up each
             for i in range(args.rounds + 1):
                 digit = digits[i % len(digits)]
-                draw(page, digit, left=240, top=50, scale=1.3)
+                draw(page, digit, left=180, top=50, scale=1.3)
                 # draw() returns 150 ms after the last mouse-up; the clock starts at that mouse-up.
                 start = time.perf_counter() - 0.150
                 page.get_by_text("Prediction: ").first.wait_for()

@@ -16,7 +16,7 @@ def prediction_text(page) -> str:
 
 def test_draw_a_digit_then_clear(page):
     page.get_by_text("Draw a digit on the canvas").wait_for()
-    draw(page, "7", left=250, top=60, scale=1.2)
+    draw(page, "7", left=200, top=60, scale=1.2)
     page.get_by_text("Prediction: 7").wait_for()
     page.get_by_text("What the model sees").wait_for()
     page.get_by_text("How every model reads it").wait_for()
@@ -27,7 +27,7 @@ def test_draw_a_digit_then_clear(page):
 
 
 def test_a_number_written_in_a_row(page):
-    draw(page, "204", left=60, top=60, scale=1.0, gap=45)
+    draw(page, "204", left=40, top=60, scale=1.0, gap=35)
     page.get_by_text("Number: 204").wait_for()
 
 
