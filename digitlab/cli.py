@@ -6,7 +6,9 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 # Quiet TensorFlow's start-up chatter before anything imports it.
@@ -96,7 +98,22 @@ def cmd_train(args) -> int:
         raise UserError(str(exc)) from None
     command = "python -m digitlab " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     print(f"training {name}: {spec.description or args.arch}; {config.to_dict()}", flush=True)
-    record = training.train_run(name, args.arch, spec, config, command=command, progress=_print_progress)
+    # Ctrl-C asks training to stop at the next batch: a KeyboardInterrupt raised inside
+    # TensorFlow's C++ can crash the process and lose the run. A second Ctrl-C aborts.
+    stop = threading.Event()
+    stop.reason = "interrupted"
+
+    def on_interrupt(signum, frame):
+        print("stopping after this batch (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        record = training.train_run(name, args.arch, spec, config, command=command, progress=_print_progress,
+                                    stop_event=stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     metrics = record["metrics"]
     print(
         f"{name}: {record['status']} after {record['epochs_run']} epochs in {record['train_time_s']:.0f}s "

@@ -325,7 +325,8 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
     except KeyboardInterrupt:
         status = "interrupted"
     if reporter.stopped_by_user:
-        status = "stopped"
+        # A Stop button leaves the run "stopped"; a Ctrl-C handler may name its own reason.
+        status = getattr(stop_event, "reason", "stopped")
 
     if config.restore_best and best.best_weights is not None:
         model.set_weights(best.best_weights)
