@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from digitlab import registry
@@ -10,10 +12,14 @@ MODEL_KEY = "model_name"
 
 
 @st.cache_data(ttl=3, show_spinner=False)
-def stored_runs() -> tuple[list[dict], list[tuple[str, str]]]:
-    """JSON summaries of the stored runs and the folders that could not be read."""
-    runs, errors = registry.list_runs()
+def _stored_runs(root: str) -> tuple[list[dict], list[tuple[str, str]]]:
+    runs, errors = registry.list_runs(root=Path(root))
     return [run.to_json() for run in runs], errors
+
+
+def stored_runs() -> tuple[list[dict], list[tuple[str, str]]]:
+    """JSON summaries of the stored runs and the folders that could not be read (cached a few seconds)."""
+    return _stored_runs(str(registry.models_dir()))
 
 
 def servable_runs() -> list[dict]:
