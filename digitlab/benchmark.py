@@ -81,7 +81,7 @@ def training(arch: str = "paper-s-2", train_size: int = 3000, epochs: int = 2, r
         return n / EpochClock.seconds
 
     def engine(precision):
-        events = []
+        events = []  # stands in for the live UI: every progress event is received and kept
         result = train(spec, config.replace(precision=precision), split, progress=events.append)
         return result.images_per_s
 

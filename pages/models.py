@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from digitlab import papers, registry
 from pages import ui
 
 st.title("Stored models")
@@ -31,7 +30,7 @@ if runs:
 else:
     st.info("No trained models yet: `python -m digitlab reproduce` trains the reference runs.")
 
-reproduction = papers.reproduction_rows(registry.list_runs()[0])
+reproduction = ui.reproduction_rows()
 if reproduction:
     st.subheader("The papers' figures beside ours")
     st.caption(

@@ -6,20 +6,26 @@ from pathlib import Path
 
 import streamlit as st
 
-from digitlab import registry
+from digitlab import papers, registry
 
 MODEL_KEY = "model_name"
 
 
 @st.cache_data(ttl=3, show_spinner=False)
-def _stored_runs(root: str) -> tuple[list[dict], list[tuple[str, str]]]:
+def _stored_runs(root: str) -> tuple[list[dict], list[tuple[str, str]], list[dict]]:
     runs, errors = registry.list_runs(root=Path(root))
-    return [run.to_json() for run in runs], errors
+    return [run.to_json() for run in runs], errors, papers.reproduction_rows(runs)
 
 
 def stored_runs() -> tuple[list[dict], list[tuple[str, str]]]:
     """JSON summaries of the stored runs and the folders that could not be read (cached a few seconds)."""
-    return _stored_runs(str(registry.models_dir()))
+    runs, errors, _ = _stored_runs(str(registry.models_dir()))
+    return runs, errors
+
+
+def reproduction_rows() -> list[dict]:
+    """The papers' figures beside the stored reference runs, from the same cached listing."""
+    return _stored_runs(str(registry.models_dir()))[2]
 
 
 def servable_runs() -> list[dict]:
