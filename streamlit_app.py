@@ -8,6 +8,8 @@ st.set_page_config(page_title="digitlab", page_icon="✍️", layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/draw.py", title="Draw", icon="✏️", default=True),
+    st.Page("pages/train.py", title="Train", icon="🏋️"),
+    st.Page("pages/compare.py", title="Compare", icon="📊"),
     st.Page("pages/models.py", title="Models", icon="📦"),
 ])
 
@@ -17,7 +19,8 @@ with st.sidebar:
         names = [r["name"] for r in runs]
         labels = {
             r["name"]: f"{r['name']}{' (default)' if r['default'] else ''} · "
-            f"{100 * (r['mnist_test_accuracy'] or 0):.2f} % on MNIST"
+            + (f"{100 * r['mnist_test_accuracy']:.2f} % on MNIST" if r["mnist_test_accuracy"] is not None
+               else r["status"])
             for r in runs
         }
         if st.session_state.get(ui.MODEL_KEY) not in names:
@@ -26,4 +29,7 @@ with st.sidebar:
     else:
         st.warning("No trained model yet: run `python -m digitlab reproduce`.")
 
+st.session_state[ui.SHELL_KEY] = True
+if ui.WANTED_PAGE_KEY in st.session_state:  # a page opened before the shell had ever run
+    st.switch_page(st.session_state.pop(ui.WANTED_PAGE_KEY))
 navigation.run()

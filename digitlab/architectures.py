@@ -207,3 +207,30 @@ def build_model(spec: ArchSpec, *, dtype_policy: str | None = None, name: str = 
 
 def conv_layer_names(spec: ArchSpec) -> list[str]:
     return [f"conv{i}" for i in range(1, len(spec.convs) + 1)]
+
+
+def flops_per_image(spec: ArchSpec) -> int:
+    """Multiply-adds x 2 of one forward pass through the convolutions and dense layers.
+
+    Training costs about three times this per image (forward, and backward for inputs
+    and weights); used to estimate training time from runs already timed on this machine.
+    """
+    height, width, channels = INPUT_SHAPE
+    total = 0
+    for conv in spec.convs:
+        if spec.padding == "same":
+            height, width = -(-height // conv.strides), -(-width // conv.strides)
+        else:
+            height = (height - conv.kernel_size) // conv.strides + 1
+            width = (width - conv.kernel_size) // conv.strides + 1
+        if height < 1 or width < 1:
+            raise ValueError("the convolutions shrink 28x28 to nothing: use 'same' padding or fewer layers")
+        total += 2 * height * width * conv.filters * conv.kernel_size**2 * channels
+        channels = conv.filters
+        if conv.pool:
+            height, width = (-(-height // 2), -(-width // 2)) if spec.padding == "same" else (height // 2, width // 2)
+    features = height * width * channels
+    for units in (*spec.dense_units, NUM_CLASSES):
+        total += 2 * features * units
+        features = units
+    return total

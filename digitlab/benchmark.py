@@ -46,51 +46,60 @@ def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarra
             "predictor_speedup_vs_model_predict": timings["model.predict"] / timings["predictor"]}
 
 
-def training(arch: str = "paper-s-2", train_size: int = 3000, epochs: int = 2, rounds: int = 2) -> dict:
-    """Images/s of a plain `model.fit` against our engine (progress callback attached), float32 and bfloat16.
+def training(arch: str = "paper-s-2", train_size: int = 3000, epochs: int = 3, rounds: int = 3) -> dict:
+    """Wall-clock seconds of the same training three ways, interleaved `rounds` times (median counts).
 
-    Each variant runs `rounds` times in turn; the best round counts (least disturbed by noise).
+    - plain `model.fit`: the network compiled with the same optimizer, validation data, no callbacks;
+    - `digitlab train` without live updates (progress=None): the engine's own bookkeeping;
+    - a background job's exact path: progress.json about twice a second, run.json and the
+      best and last checkpoints after every epoch, the live confusion matrix.
+    Each variant builds, compiles and trains from scratch with the same seed and precision.
     """
+    import tempfile
+    from pathlib import Path
+
     import keras
 
-    from digitlab import data
+    from digitlab import data, jobs, registry
     from digitlab.architectures import build_model, get_preset
-    from digitlab.training import CONFIG_PRESETS, train
+    from digitlab.training import CONFIG_PRESETS, make_optimizer, resolve_precision, train
 
     spec = get_preset(arch)
-    config = CONFIG_PRESETS[arch].replace(epochs=epochs, train_size=train_size, precision="float32")
+    config = CONFIG_PRESETS[arch].replace(epochs=epochs, train_size=train_size, restore_best=True)
+    precision = resolve_precision(config.precision)
     split = data.load_split(config.protocol, train_size=train_size)
-    n = len(split.y_train) * epochs
-
-    class EpochClock(keras.callbacks.Callback):
-        # The same span the engine counts: from an epoch's start to its last training step.
-        seconds = 0.0
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            EpochClock.seconds += time.perf_counter() - self.start
+    root = Path(tempfile.mkdtemp(prefix="digitlab-bench-"))
+    steps = -(-len(split.y_train) // config.batch_size)
 
     def plain_fit():
-        model = build_model(spec)
-        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-        EpochClock.seconds = 0.0
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(spec, dtype_policy="mixed_bfloat16" if precision == "bfloat16" else None)
+        model.compile(make_optimizer(config, steps), "sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fit(split.x_train, split.y_train, batch_size=config.batch_size, epochs=epochs, verbose=0,
-                  callbacks=[EpochClock()])
-        return n / EpochClock.seconds
+                  validation_data=(split.x_val, split.y_val))
 
-    def engine(precision):
-        events = []  # stands in for the live UI: every progress event is received and kept
-        result = train(spec, config.replace(precision=precision), split, progress=events.append)
-        return result.images_per_s
+    def engine():
+        train(spec, config, split)
 
-    variants = {"plain model.fit (float32)": plain_fit,
-                "digitlab train, live progress (float32)": lambda: engine("float32"),
-                "digitlab train, live progress (bfloat16)": lambda: engine("bfloat16")}
-    best = {name: 0.0 for name in variants}
+    def job(counter=iter(range(10**6))):
+        name = f"bench-{next(counter)}"
+        record = jobs.submit(name, arch, spec, config, root=root)
+        writer = jobs.ProgressWriter(name, root, record)
+        train(spec, config, split, progress=writer,
+              extra_callbacks=[jobs._checkpointer(spec, registry.run_path(name, root))])
+
+    variants = {"plain model.fit": plain_fit, "digitlab train, no live updates": engine,
+                "digitlab job, live updates": job}
+    seconds = {name: [] for name in variants}
     for _ in range(rounds):
         for name, run in variants.items():
             keras.backend.clear_session()
-            best[name] = max(best[name], run())
-    return {"arch": arch, "images": len(split.y_train), "epochs": epochs, "images_per_s": best}
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    plain, job_s = medians["plain model.fit"], medians["digitlab job, live updates"]
+    return {"arch": arch, "images": len(split.y_train), "validation_images": len(split.y_val), "epochs": epochs,
+            "precision": precision, "rounds": rounds, "seconds": medians, "all_seconds": seconds,
+            "live_overhead_vs_plain_fit": job_s / plain - 1,
+            "live_overhead_vs_engine": job_s / medians["digitlab train, no live updates"] - 1}

@@ -73,6 +73,11 @@ def cmd_train(args) -> int:
     from digitlab import architectures, registry, training
 
     spec = architectures.get_preset(args.arch)
+    if args.spec_json:
+        try:
+            spec = architectures.ArchSpec.from_dict(json.loads(args.spec_json))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UserError(f"--spec-json is not a valid architecture spec: {exc}") from None
     config = training.CONFIG_PRESETS[args.arch]
     spec_changes = {
         key: value for key, value in {
@@ -87,7 +92,8 @@ def cmd_train(args) -> int:
             "protocol": args.protocol, "epochs": args.epochs, "batch_size": args.batch_size,
             "learning_rate": args.lr, "lr_decay": args.lr_decay, "optimizer": args.optimizer,
             "early_stopping": args.patience, "train_size": args.train_size, "seed": args.seed,
-            "precision": args.precision, "strategy": args.strategy,
+            "precision": args.precision, "strategy": args.strategy, "augment": args.augment,
+            "restore_best": args.restore_best,
         }.items() if value is not None
     }
     try:
@@ -215,10 +221,16 @@ def cmd_benchmark(args) -> int:
             print(f"  {path:<16} {ms:8.2f} ms")
         print(f"  Predictor is {result['predictor_speedup_vs_model_predict']:.0f}x faster than model.predict")
     if args.training or args.training_only:
-        result = benchmark.training(args.arch, train_size=args.train_size)
-        print(f"training {result['arch']} on {result['images']} images, {result['epochs']} epochs (best of 2 rounds):")
-        for variant, rate in result["images_per_s"].items():
-            print(f"  {variant:<42} {rate:8.0f} images/s")
+        result = benchmark.training(args.arch, train_size=args.train_size, epochs=args.epochs, rounds=args.rounds)
+        print(f"training {result['arch']} on {result['images']:,} images ({result['validation_images']:,} validating), "
+              f"{result['epochs']} epochs, {result['precision']}; median of {result['rounds']} interleaved rounds:")
+        for variant, seconds in result["seconds"].items():
+            rate = result["images"] * result["epochs"] / seconds
+            spread = result["all_seconds"][variant]
+            print(f"  {variant:<34} {seconds:7.2f} s  ({rate:6.0f} training images/s, wall clock; "
+                  f"rounds {min(spread):.2f}-{max(spread):.2f} s)")
+        print(f"  live updates cost {100 * result['live_overhead_vs_plain_fit']:+.1f} % time against plain fit, "
+              f"{100 * result['live_overhead_vs_engine']:+.1f} % against the engine without them")
     return 0
 
 
@@ -307,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto: bfloat16 mixed precision on GPUs and CPUs with AMX/AVX512-BF16")
     train.add_argument("--strategy", choices=["auto", "none", "mirrored"],
                        help="auto: MirroredStrategy when several GPUs are visible")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="handwriting-style augmentation (rotation, shift, scale, shear, stroke width)")
+    train.add_argument("--restore-best", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the epoch of lowest validation loss (else the last epoch)")
+    train.add_argument("--spec-json", metavar="JSON", help="a whole architecture spec (as in run.json) instead of the preset's")
     train.add_argument("--set-default", action="store_true", help="make this run the default model")
     train.set_defaults(func=cmd_train)
 
@@ -338,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--training-only", action="store_true")
     bench.add_argument("--arch", default="paper-s-2", help="architecture for the training timing")
     bench.add_argument("--train-size", type=int, default=3000)
+    bench.add_argument("--epochs", type=int, default=3, help="epochs per training timing")
+    bench.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the training timings")
     bench.set_defaults(func=cmd_benchmark)
 
     real = commands.add_parser("realworld", help="accuracy on realistic handwriting (canvas, fonts, photos, numbers)",

@@ -111,7 +111,9 @@ def load_split(protocol: str, *, train_size: int | None = None, seed: int = 0, p
       writers kept apart as MNIST keeps them); 10 % of the training part validates.
     - `full`: all 60,000 training images, 10 % of them validating; the 10,000 test images.
 
-    `train_size` then keeps a stratified subset of the training part (quick classroom runs).
+    `train_size` then keeps a stratified subset of the training part (quick classroom runs),
+    and the validation part shrinks to match (`planned_sizes` says how far): validating
+    6,000 images after every epoch of 1,000 would take most of a classroom run's time.
     The subset draws use seed 0 so that every run of a protocol sees the same data;
     `seed` only picks the `train_size` subset.
     """
@@ -132,6 +134,10 @@ def load_split(protocol: str, *, train_size: int | None = None, seed: int = 0, p
     if train_size is not None and train_size < len(y_train):
         keep = stratified_indices(y_train, train_size, seed)
         x_train, y_train = x_train[keep], y_train[keep]
+        val_size = planned_sizes(protocol, train_size)["validation"]
+        if val_size < len(y_val):
+            keep = stratified_indices(y_val, val_size, seed=0)
+            x_val, y_val = x_val[keep], y_val[keep]
     return Split(
         protocol=protocol,
         x_train=to_model_input(x_train),
@@ -141,6 +147,27 @@ def load_split(protocol: str, *, train_size: int | None = None, seed: int = 0, p
         x_test=to_model_input(x_test),
         y_test=y_test.astype(np.int64),
     )
+
+
+FULL_SIZES = {
+    "paper-h": {"train": 60_000 - PAPER_H_VALIDATION, "validation": PAPER_H_VALIDATION, "test": 10_000},
+    "paper-s": {"train": PAPER_S_TRAIN - round(PAPER_S_TRAIN * VALIDATION_FRACTION),
+                "validation": round(PAPER_S_TRAIN * VALIDATION_FRACTION), "test": PAPER_S_TEST},
+    "full": {"train": 54_000, "validation": 6_000, "test": 10_000},
+}
+# A reduced training set validates on this share of its size, and at least this many images.
+SMALL_VALIDATION_SHARE = 0.2
+SMALL_VALIDATION_MIN = 1_000
+
+
+def planned_sizes(protocol: str, train_size: int | None = None) -> dict:
+    """Image counts `load_split` will give, without loading anything (for time estimates)."""
+    sizes = dict(FULL_SIZES[protocol])
+    if train_size is not None and train_size < sizes["train"]:
+        sizes["train"] = train_size
+        sizes["validation"] = min(sizes["validation"],
+                                  max(SMALL_VALIDATION_MIN, round(train_size * SMALL_VALIDATION_SHARE)))
+    return sizes
 
 
 def mnist_test_set(path=None) -> tuple[np.ndarray, np.ndarray]:

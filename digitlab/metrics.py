@@ -101,6 +101,21 @@ def classification_report(y_true, y_pred, *, labels=None) -> dict:
     }
 
 
+def report_from_confusion(matrix, *, labels=None) -> dict:
+    """`classification_report`'s accuracy, per-class rows and averages from a (k, k) count matrix.
+
+    For live training, where only the confusion counts of the last validation pass exist.
+    """
+    matrix = np.asarray(matrix, dtype=np.int64)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.sum() == 0:
+        raise ValueError(f"need a square, non-empty count matrix, got shape {matrix.shape}")
+    labels = np.arange(len(matrix)) if labels is None else np.asarray(labels)
+    true_labels, predicted_labels = np.meshgrid(labels, labels, indexing="ij")
+    counts = matrix.ravel()
+    return classification_report(np.repeat(true_labels.ravel(), counts), np.repeat(predicted_labels.ravel(), counts),
+                                 labels=labels.tolist())
+
+
 def misclassified(y_true, probabilities, *, top: int = 3) -> list[dict]:
     """Every wrongly read image: its index, true label, prediction and top-`top` (label, probability).
 

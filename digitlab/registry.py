@@ -17,7 +17,7 @@ MODELS_ENV_VAR = "DIGITLAB_MODELS"
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
 DEFAULT_FILE = "DEFAULT"
-STATUSES = ("complete", "stopped", "interrupted", "failed", "running")
+STATUSES = ("complete", "stopped", "interrupted", "failed", "running", "queued", "cancelled")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -119,6 +119,36 @@ def save_run(name: str, record: dict, model=None, *, root: Path | None = None) -
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def create_run(name: str, record: dict, *, root: Path | None = None) -> Path:
+    """Create run folder `name` holding only `record`; fails if the name is taken.
+
+    The folder appears complete or not at all (built aside, then renamed), and renaming
+    onto an existing folder fails, so two users choosing one name cannot both get it.
+    """
+    root = root or models_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    target = run_path(name, root)
+    if target.exists():
+        raise RegistryError(f"a run named {name!r} already exists: choose another name")
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    try:
+        staging.chmod(0o755)
+        _write_json(staging / RUN_FILE, {**record, "name": name})
+        os.rename(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RegistryError(f"a run named {name!r} already exists: choose another name") from None
+    return target
+
+
+def write_record(name: str, record: dict, *, root: Path | None = None) -> None:
+    """Replace run `name`'s run.json in one step (readers see the old or the new file, never half)."""
+    folder = run_path(name, root)
+    tmp = folder / f".{RUN_FILE}.{uuid.uuid4().hex[:8]}"
+    _write_json(tmp, {**record, "name": name})
+    os.replace(tmp, folder / RUN_FILE)
 
 
 def read_record(name: str, *, root: Path | None = None) -> dict:

@@ -138,8 +138,16 @@ class ProgressCallback(keras.callbacks.Callback):
     each epoch's last batch) or "epoch" (after the epoch's validation). Both carry epoch,
     epochs, step, steps, fraction (of the whole run), loss, accuracy, images_per_s
     (training steps only, validation excluded) and eta_s; epoch events add val_loss,
-    val_accuracy, learning_rate, elapsed_s and partial (the epoch was cut short by Stop).
+    val_accuracy, learning_rate, elapsed_s, partial (the epoch was cut short by Stop) and,
+    when the model tracks it, val_confusion_matrix (10x10 counts of the epoch's validation).
+
+    Batch ends are handled off the training thread (`async_safe`): a synchronous batch
+    hook makes Keras wait for every step's numbers before starting the next step, which
+    cost about a fifth of the throughput. Counting steps and checking the stop flag
+    happen at batch *begin*, which Keras calls cheaply on the training thread.
     """
+
+    async_safe = True
 
     def __init__(self, report: ProgressFn | None, *, epochs: int, steps: int, global_batch: int,
                  stop_event: threading.Event | None = None, min_interval: float = 0.5):
@@ -153,45 +161,55 @@ class ProgressCallback(keras.callbacks.Callback):
         self.train_seconds = 0.0  # finished epochs' training steps
         self.images_seen = 0
         self.stopped_by_user = False
+        self.lock = threading.Lock()
 
     def on_train_begin(self, logs=None):
         self.run_start = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        self.epoch_start = self.last_report = time.perf_counter()
-        self.steps_done = 0
-        self.in_steps = True
+        with self.lock:
+            self.epoch = epoch
+            self.epoch_start = self.last_report = time.perf_counter()
+            self.steps_done = 0
+            self.in_steps = True
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.steps_done = batch  # steps finished before this one
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.stopped_by_user = True
+            self.model.stop_training = True
 
     def _close_steps(self):
-        if self.in_steps:
-            self.train_seconds += time.perf_counter() - self.epoch_start
-            self.images_seen += self.steps_done * self.global_batch
-            self.in_steps = False
+        with self.lock:
+            if self.in_steps:
+                self.steps_done = min(self.steps_done + 1, self.steps)  # the last step has finished too
+                self.train_seconds += time.perf_counter() - self.epoch_start
+                self.images_seen += self.steps_done * self.global_batch
+                self.in_steps = False
 
-    def _common(self, logs) -> dict:
+    def _common(self, logs, step: int) -> dict:
         seconds = self.train_seconds + (time.perf_counter() - self.epoch_start if self.in_steps else 0.0)
-        images = self.images_seen + (self.steps_done * self.global_batch if self.in_steps else 0)
-        done = self.epoch * self.steps + self.steps_done
+        images = self.images_seen + (step * self.global_batch if self.in_steps else 0)
+        done = self.epoch * self.steps + step
         total = self.epochs * self.steps
         elapsed = time.perf_counter() - self.run_start
         return {
-            "epoch": self.epoch + 1, "epochs": self.epochs, "step": self.steps_done, "steps": self.steps,
+            "epoch": self.epoch + 1, "epochs": self.epochs, "step": step, "steps": self.steps,
             "fraction": done / total, "loss": _float(logs.get("loss")), "accuracy": _float(logs.get("accuracy")),
             "images_per_s": images / seconds if seconds > 0 else 0.0,
             "eta_s": elapsed / done * (total - done) if done else None, "elapsed_s": elapsed,
         }
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps_done = batch + 1
-        if self.stop_event is not None and self.stop_event.is_set():
-            self.stopped_by_user = True
-            self.model.stop_training = True
-        now = time.perf_counter()
-        if now - self.last_report < self.min_interval and self.steps_done < self.steps:
-            return
-        self.last_report = now
-        self.report({"kind": "batch", **self._common(logs or {})})
+        with self.lock:
+            if not self.in_steps or batch < self.steps_done - 1:
+                return  # a late report from a thread, after the epoch moved on
+            now = time.perf_counter()
+            if now - self.last_report < self.min_interval and batch + 1 < self.steps:
+                return
+            self.last_report = now
+            event = {"kind": "batch", **self._common(logs or {}, batch + 1)}
+        self.report(event)
 
     def on_test_begin(self, logs=None):
         self._close_steps()
@@ -199,11 +217,48 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._close_steps()
         logs = logs or {}
-        self.report({
-            "kind": "epoch", **self._common(logs), "val_loss": _float(logs.get("val_loss")),
+        event = {
+            "kind": "epoch", **self._common(logs, self.steps_done), "val_loss": _float(logs.get("val_loss")),
             "val_accuracy": _float(logs.get("val_accuracy")), "learning_rate": _float(logs.get("learning_rate")),
             "partial": self.steps_done < self.steps,
-        })
+        }
+        if logs.get("val_confusion") is not None:
+            event["val_confusion_matrix"] = _counts(logs["val_confusion"])
+        self.report(event)
+
+
+class ConfusionMatrixMetric(keras.metrics.Metric):
+    """Running 10x10 confusion counts (rows true, columns predicted) as a Keras metric.
+
+    Keras computes it inside the validation pass it already makes each epoch, so live
+    confusion matrices cost no extra pass over the validation images.
+    """
+
+    def __init__(self, num_classes: int = 10, name: str = "confusion", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes = num_classes
+        self.counts = self.add_variable(shape=(num_classes * num_classes,), initializer="zeros",
+                                        dtype="float32", name="counts")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        k = self.num_classes
+        truth = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        predicted = keras.ops.cast(keras.ops.argmax(y_pred, axis=-1), "int32")
+        cells = keras.ops.bincount(truth * k + predicted, minlength=k * k)[: k * k]
+        self.counts.assign_add(keras.ops.cast(cells, "float32"))
+
+    def result(self):
+        return keras.ops.reshape(self.counts, (self.num_classes, self.num_classes))
+
+    def reset_state(self):
+        self.counts.assign(keras.ops.zeros_like(self.counts))
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "name": self.name}
+
+
+def _counts(matrix) -> list[list[int]]:
+    return np.rint(np.asarray(matrix)).astype(np.int64).tolist()
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -288,7 +343,7 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
         model.compile(
             optimizer=make_optimizer(config, steps),
             loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+            metrics=["accuracy", ConfusionMatrixMetric()],
         )
         return model
 
@@ -307,7 +362,10 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
     class Record(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             for key, value in (logs or {}).items():
-                history.setdefault(key, []).append(float(value))
+                if key == "val_confusion":
+                    history.setdefault("val_confusion_matrix", []).append(_counts(value))
+                elif key != "confusion":  # the training-side matrix mixes a whole epoch of changing weights
+                    history.setdefault(key, []).append(float(value))
 
     if config.augment:
         inputs = {"x": training_dataset(data.x_train, data.y_train, global_batch, Augmentation(), config.seed)}
@@ -375,7 +433,7 @@ def library_versions() -> dict:
 
 def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, command: str,
               progress: ProgressFn | None = None, stop_event: threading.Event | None = None,
-              root: Path | None = None) -> dict:
+              root: Path | None = None, extra_callbacks=(), record_extra: dict | None = None) -> dict:
     """Load the data, train, evaluate and store run `name`; return its record.
 
     The run is stored whatever happens: `complete`, `stopped` (Stop pressed),
@@ -397,10 +455,14 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
             "protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
             "sizes": split.sizes(), "train_size": config.train_size,
         },
+        **(record_extra or {}),
     }
     try:
-        result = train(spec, config, split, progress=progress, stop_event=stop_event)
+        result = train(spec, config, split, progress=progress, stop_event=stop_event,
+                       extra_callbacks=extra_callbacks)
         model = result.model
+        if progress is not None:
+            progress({"kind": "evaluating"})
         test = evaluate(model, split.x_test, split.y_test)
         # Only Paper S tests on a subset; the others' test set is MNIST's 10,000 already.
         mnist_test = evaluate(model, *data_module.mnist_test_set()) if config.protocol == "paper-s" else test
@@ -431,3 +493,60 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
         raise
     registry.save_run(name, record, model, root=root)
     return record
+
+
+# Used when no run has been timed on this machine yet: a per-step overhead and a FLOP rate
+# measured once on the 2-core development machine in bfloat16.
+FALLBACK_STEP_S = 0.008
+FALLBACK_FLOPS_PER_S = 9.4e10
+
+
+def timing_model(records: list[dict]) -> tuple[float, float, int]:
+    """Fit seconds per training image = step_s / batch + 3 * flops / rate on finished runs.
+
+    `records` are run.json dicts; runs trained with augmentation (its input pipeline is
+    slower) or without a measured throughput are left out. Returns (step_s, flops_per_s,
+    runs used); the fallback constants when fewer than two runs fit.
+    """
+    from digitlab.architectures import flops_per_image
+
+    rows, targets = [], []
+    for record in records:
+        config = record.get("config") or {}
+        if not record.get("images_per_s") or config.get("augment") or record.get("replicas", 1) != 1:
+            continue
+        try:
+            flops = flops_per_image(ArchSpec.from_dict(record["spec"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+        rows.append([1.0 / record["global_batch_size"], 3.0 * flops])
+        targets.append(1.0 / record["images_per_s"])
+    if len(rows) >= 2:
+        # Relative errors: a small network's seconds matter as much as a big one's.
+        weights = 1.0 / np.array(targets)
+        (step_s, seconds_per_flop), *_ = np.linalg.lstsq(np.array(rows) * weights[:, None], np.ones(len(rows)),
+                                                         rcond=None)
+        if step_s > 0 and seconds_per_flop > 0:
+            return float(step_s), float(1.0 / seconds_per_flop), len(rows)
+    return FALLBACK_STEP_S, FALLBACK_FLOPS_PER_S, 0
+
+
+def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records: list[dict]) -> dict:
+    """Rough seconds per epoch before training: training steps plus the validation pass.
+
+    Based on `timing_model(records)`, within about a third of the measured time for the
+    reference runs on the development machine; `runs_used` says how many timed runs it rests on
+    (0: a built-in guess). Real throughput shows once the job runs.
+    """
+    from digitlab.architectures import flops_per_image
+
+    step_s, flops_per_s, used = timing_model(records)
+    sizes = data_module.planned_sizes(config.protocol, config.train_size)
+    flops = flops_per_image(spec)
+    steps = math.ceil(sizes["train"] / config.batch_size)
+    train_s = steps * step_s + sizes["train"] * 3 * flops / flops_per_s
+    if config.augment:
+        train_s *= 1.5  # the augmentation pipeline, measured on the digitlab preset
+    validation_s = math.ceil(sizes["validation"] / config.batch_size) * step_s / 3 + sizes["validation"] * flops / flops_per_s
+    return {"seconds": train_s + validation_s, "train_images": sizes["train"],
+            "validation_images": sizes["validation"], "runs_used": used}

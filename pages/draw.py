@@ -63,6 +63,8 @@ def show_steps(reading) -> None:
                 column.image(charts.enlarge(picture, 112), caption=caption, width=112)
 
 
+ui.require_shell("pages/draw.py")
+
 st.title("Draw a digit")
 left, right = st.columns([3, 2], gap="large")
 with left:

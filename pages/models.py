@@ -5,6 +5,8 @@ import streamlit as st
 
 from pages import ui
 
+ui.require_shell("pages/models.py")
+
 st.title("Stored models")
 
 runs, errors = ui.stored_runs()

@@ -1,12 +1,13 @@
 """Every page starts under AppTest without an error box; bad run folders are warnings."""
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = ["pages/draw.py", "pages/models.py"]
+PAGES = ["pages/draw.py", "pages/train.py", "pages/compare.py", "pages/models.py"]
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +50,21 @@ def test_a_broken_run_folder_is_a_warning_not_a_crash(tmp_path, monkeypatch):
     app = run_app("pages/models.py")
     assert not app.exception
     assert "broken" in app.warning[0].value
+
+
+def test_train_page_queues_a_job_and_takes_it_off_the_queue(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_MODELS", str(tmp_path))
+    monkeypatch.setenv("DIGITLAB_MAX_JOBS", "0")  # keep it queued: no worker starts
+    app = run_app("pages/train.py")
+    assert not app.exception and not app.error
+    assert any("per epoch" in caption.value for caption in app.caption)  # the time estimate
+    app.number_input(key="train_paper-s-1_train_size").set_value(1000)
+    app.number_input(key="train_paper-s-1_epochs").set_value(2)
+    app.text_input(key="train_paper-s-1_name_0").set_value("apptest-job")
+    app.button(key="train_start").click().run()
+    assert not app.exception and not app.error
+    record = json.loads((tmp_path / "apptest-job" / "run.json").read_text())
+    assert record["status"] == "queued" and record["config"]["train_size"] == 1000
+    assert any("number 1 in the queue" in str(p.text) for p in app.get("progress"))
+    app.button(key="stop_apptest-job").click().run()
+    assert json.loads((tmp_path / "apptest-job" / "run.json").read_text())["status"] == "cancelled"

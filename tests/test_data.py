@@ -33,6 +33,9 @@ def test_paper_s_sizes_are_the_papers_and_stratified():
 def test_train_size_subset():
     split = data.load_split("full", train_size=500, seed=3)
     assert split.sizes()["train"] == 500
+    # The validation part shrinks with it, as planned_sizes (used for time estimates) says.
+    assert split.sizes() == data.planned_sizes("full", 500) == {"train": 500, "validation": 1000, "test": 10000}
+    assert data.planned_sizes("paper-h", None) == data.load_split("paper-h").sizes()
     assert np.bincount(split.y_train, minlength=10).min() >= 40
 
 

@@ -71,3 +71,15 @@ def test_misclassified_sorted_by_confidence_with_top3():
     assert [w["index"] for w in wrong] == [2, 1]
     assert wrong[0]["predicted"] == 2 and wrong[0]["true"] == 1
     assert wrong[0]["top"] == [(2, 0.7), (1, 0.2), (0, 0.1)]
+
+
+def test_report_from_confusion_matches_the_report_from_labels():
+    # 3 classes, counted by hand: class 0 read right twice and once as 1; class 2 once as 0.
+    matrix = [[2, 1, 0], [0, 1, 0], [1, 0, 1]]
+    report = metrics.report_from_confusion(matrix)
+    assert report["accuracy"] == pytest.approx(4 / 6)
+    assert [row["precision"] for row in report["per_class"]] == pytest.approx([2 / 3, 1 / 2, 1.0])
+    assert [row["recall"] for row in report["per_class"]] == pytest.approx([2 / 3, 1.0, 1 / 2])
+    assert report["confusion_matrix"] == matrix
+    with pytest.raises(ValueError, match="square"):
+        metrics.report_from_confusion([[0, 0], [0, 0]])

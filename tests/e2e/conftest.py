@@ -24,9 +24,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def models_copy(tmp_path_factory):
+    """A copy of the repository's models/: jobs started in the browser must not land in the checkout."""
+    root = tmp_path_factory.mktemp("e2e") / "models"
+    shutil.copytree(REPO / "models", root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def app_url(models_copy):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DIGITLAB_MODELS"}
+    env = {**os.environ, "DIGITLAB_MODELS": str(models_copy)}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],

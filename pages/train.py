@@ -1,0 +1,256 @@
+"""Train: start CNN training jobs in the background and watch them learn live."""
+
+import datetime
+
+import pandas as pd
+import streamlit as st
+
+from digitlab import architectures, charts, data, jobs, training
+from digitlab.architectures import ArchSpec, ConvSpec
+from pages import ui
+
+PRESET_LABELS = {
+    "paper-s-1": "Paper S · 1 conv layer",
+    "paper-s-2": "Paper S · 2 conv layers",
+    "paper-s-3": "Paper S · 3 conv layers",
+    "paper-s-4": "Paper S · 4 conv layers",
+    "paper-h": "Paper H · 3 conv + BatchNorm",
+    "digitlab": "digitlab's reader (the default model's recipe)",
+    "small": "Small and fast (classroom)",
+}
+PRESET_SOURCE = {name: "Paper S" for name in PRESET_LABELS if name.startswith("paper-s")} | {
+    "paper-h": "Paper H", "digitlab": "digitlab", "small": "digitlab"}
+
+ui.require_shell("pages/train.py")
+
+st.title("Train")
+manager = ui.job_manager()
+MESSAGE_KEY = "train_message"
+NAME_NONCE = "train_name_nonce"  # a new name box (and name) after each queued job
+
+
+def fresh_name(preset: str) -> str:
+    return f"{preset}-{datetime.datetime.now().strftime('%H%M%S')}"
+
+
+def start_job(name: str, preset: str, spec, config) -> None:
+    """Queue the job; after success the name box gets a new name for the next one."""
+    try:
+        manager.submit(name.strip(), preset, spec, config)
+    except ValueError as exc:
+        st.session_state[MESSAGE_KEY] = ("error", str(exc))
+        return
+    st.session_state[MESSAGE_KEY] = ("success", f"Queued **{name.strip()}**: it appears below and keeps "
+                                     "training if you leave this page.")
+    st.session_state[NAME_NONCE] = st.session_state.get(NAME_NONCE, 0) + 1
+
+
+def start_classroom(train_size: int, epochs: int) -> None:
+    stamp = datetime.datetime.now().strftime("%H%M%S")
+    queued = []
+    for depth in range(1, 5):
+        arch = f"paper-s-{depth}"
+        config = training.CONFIG_PRESETS[arch].replace(train_size=train_size, epochs=epochs)
+        try:
+            manager.submit(f"{arch}-class-{stamp}", arch, architectures.PRESETS[arch], config)
+            queued.append(arch)
+        except ValueError as exc:
+            st.session_state[MESSAGE_KEY] = ("error", str(exc))
+            return
+    st.session_state[MESSAGE_KEY] = ("success", f"Queued {', '.join(queued)} ({train_size:,} images, {epochs} epochs).")
+
+
+# -- a new job --------------------------------------------------------------------------------
+
+with st.expander("New training job", expanded=not manager.jobs(include_finished=False), icon="🧪"):
+    preset = st.selectbox("Preset", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="train_preset")
+    spec_default = architectures.PRESETS[preset]
+    config_default = training.CONFIG_PRESETS[preset]
+    source = PRESET_SOURCE[preset]
+    st.caption(f"{spec_default.description}. Every knob starts at {source}'s value (shown in its help).")
+    # Keys carry the preset: choosing another preset brings up its own defaults.
+    key = lambda knob: f"train_{preset}_{knob}"  # noqa: E731
+
+    data_col, optimiser_col, network_col = st.columns(3)
+    with data_col:
+        st.markdown("**Data**")
+        protocol = st.selectbox("Protocol", data.PROTOCOLS,
+                                index=data.PROTOCOLS.index(config_default.protocol), key=key("protocol"),
+                                help=f"{source}: {config_default.protocol}. paper-h 55,000/5,000/10,000; "
+                                "paper-s 11,879 train / 2,964 test; full 54,000/6,000/10,000")
+        full_train = data.planned_sizes(protocol)["train"]
+        train_size = st.number_input("Training images", 100, full_train, value=min(2000, full_train), step=500,
+                                     key=key("train_size"),
+                                     help=f"{source}: all {full_train:,}. A few thousand train in seconds per epoch.")
+        seed = st.number_input("Seed", 0, 10_000, value=config_default.seed, key=key("seed"))
+        augment = st.toggle("Handwriting augmentation", value=config_default.augment, key=key("augment"),
+                            help=f"{source}: {'on' if config_default.augment else 'off'}. Random rotation, shift, "
+                            "scale, shear and stroke width")
+    with optimiser_col:
+        st.markdown("**Optimiser**")
+        epochs = st.number_input("Epochs", 1, 500, value=min(config_default.epochs, 10), key=key("epochs"),
+                                 help=f"{source}: {config_default.epochs}")
+        batch_size = st.number_input("Batch size", 1, 4096, value=config_default.batch_size, key=key("batch"),
+                                     help=f"{source}: {config_default.batch_size}")
+        optimizer = st.selectbox("Optimizer", training.OPTIMIZERS,
+                                 index=training.OPTIMIZERS.index(config_default.optimizer), key=key("optimizer"),
+                                 help=f"{source}: {config_default.optimizer}")
+        learning_rate = st.number_input("Learning rate", 1e-6, 1.0, value=config_default.learning_rate,
+                                        format="%.5f", step=1e-4, key=key("lr"),
+                                        help=f"{source}: {config_default.learning_rate:g}")
+        lr_decay = st.number_input("Learning-rate decay per epoch (1 = none)", 0.01, 1.0,
+                                   value=config_default.lr_decay or 1.0, step=0.01, key=key("decay"),
+                                   help=f"{source}: {config_default.lr_decay or 'none'}")
+        patience = st.number_input("Early-stopping patience (0 = off)", 0, 100,
+                                   value=config_default.early_stopping or 0, key=key("patience"),
+                                   help=f"{source}: {config_default.early_stopping or 'off'}. Epochs without a "
+                                   "lower validation loss before stopping")
+        restore_best = st.toggle("Keep the best epoch's weights", value=config_default.restore_best,
+                                 key=key("restore"), help=f"{source}: {'yes' if config_default.restore_best else 'no, the last epoch'}")
+        precision = st.selectbox("Precision", training.PRECISIONS, key=key("precision"),
+                                 help="auto: bfloat16 on CPUs with AVX512-BF16/AMX and on GPUs (2-3x faster here)")
+    with network_col:
+        st.markdown("**Network**")
+        conv_rows = pd.DataFrame([vars(conv) for conv in spec_default.convs])
+        edited = st.data_editor(
+            conv_rows, num_rows="dynamic", hide_index=True, key=key("convs"),
+            column_config={
+                "filters": st.column_config.NumberColumn("filters", min_value=1, max_value=2048, required=True),
+                "kernel_size": st.column_config.NumberColumn("kernel", min_value=1, max_value=9, required=True),
+                "strides": st.column_config.NumberColumn("stride", min_value=1, max_value=4, required=True),
+                "batch_norm": st.column_config.CheckboxColumn("BN", default=False),
+                "pool": st.column_config.CheckboxColumn("pool", default=True),
+            },
+        )
+        dense_text = st.text_input("Dense units (space-separated)", " ".join(map(str, spec_default.dense_units)),
+                                   key=key("dense"), help=f"{source}: {' '.join(map(str, spec_default.dense_units))}")
+        dropout = st.slider("Dropout", 0.0, 0.9, value=spec_default.dropout, step=0.05, key=key("dropout"),
+                            help=f"{source}: {spec_default.dropout}")
+        activation = st.selectbox("Activation", architectures.ACTIVATIONS,
+                                  index=architectures.ACTIVATIONS.index(spec_default.activation), key=key("act"),
+                                  help=f"{source}: {spec_default.activation}")
+        padding = st.radio("Padding", ["same", "valid"], index=["same", "valid"].index(spec_default.padding),
+                           horizontal=True, key=key("padding"), help=f"{source}: {spec_default.padding}")
+
+    try:
+        dense_units = tuple(int(v) for v in dense_text.replace(",", " ").split())
+        convs = tuple(ConvSpec(int(r.filters), int(r.kernel_size), int(r.strides), bool(r.batch_norm), bool(r.pool))
+                      for r in edited.dropna(subset=["filters", "kernel_size", "strides"]).itertuples())
+        spec = ArchSpec(**{**spec_default.to_dict(), "convs": convs, "dense_units": dense_units, "dropout": dropout,
+                           "activation": activation, "padding": padding})
+        config = config_default.replace(
+            protocol=protocol, train_size=None if train_size >= full_train else int(train_size), seed=int(seed),
+            augment=augment, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
+            learning_rate=float(learning_rate), lr_decay=None if lr_decay >= 1 else float(lr_decay),
+            early_stopping=int(patience) or None, restore_best=restore_best, precision=precision)
+        estimate = training.estimate_epoch_seconds(spec, config, ui.timed_records())
+        problem = None
+    except (ValueError, TypeError) as exc:
+        problem = str(exc) or "check the network's layers"
+
+    name_col, start_col = st.columns([3, 1], vertical_alignment="bottom")
+    name_key = key(f"name_{st.session_state.get(NAME_NONCE, 0)}")
+    if name_key not in st.session_state:
+        st.session_state[name_key] = fresh_name(preset)
+    name = name_col.text_input("Run name", key=name_key,
+                               help="letters, digits, '.', '_' and '-'; stored in models/NAME")
+    if problem:
+        st.error(f"This network cannot be built: {problem}")
+    else:
+        basis = (f"from {estimate['runs_used']} runs timed on this machine" if estimate["runs_used"]
+                 else "a rough guess until a run has been timed here")
+        waiting = len(manager.jobs(include_finished=False))
+        st.caption(
+            f"Estimated **{jobs.format_duration(estimate['seconds'])} per epoch**, about "
+            f"{jobs.format_duration(estimate['seconds'] * config.epochs)} for {config.epochs} epochs "
+            f"({estimate['train_images']:,} training and {estimate['validation_images']:,} validation images; {basis}"
+            f"{f'; {waiting} job(s) ahead of it' if waiting else ''})."
+        )
+    if start_col.button("Start training", type="primary", key="train_start", disabled=bool(problem), width="stretch"):
+        start_job(name, preset, spec, config)
+        st.rerun()
+
+with st.expander("Classroom: the four Paper S networks at once", icon="🏫"):
+    st.caption("Queues Paper S's 1-, 2-, 3- and 4-layer networks with the paper's knobs on a small training set, "
+               "so a class can watch them learn side by side and compare them when done.")
+    class_col1, class_col2, class_col3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+    class_size = class_col1.number_input("Training images", 200, 10_691, 2000, step=500, key="class_train_size")
+    class_epochs = class_col2.number_input("Epochs", 1, 40, 5, key="class_epochs")
+    if class_col3.button("Start all four", key="class_start", width="stretch"):
+        start_classroom(int(class_size), int(class_epochs))
+        st.rerun()
+
+if MESSAGE_KEY in st.session_state:
+    kind, text = st.session_state.pop(MESSAGE_KEY)
+    (st.error if kind == "error" else st.success)(text)
+
+
+# -- the jobs, live ---------------------------------------------------------------------------
+
+
+def show_job(job: jobs.Job) -> None:
+    head, stop_col = st.columns([5, 1], vertical_alignment="center")
+    head.markdown(f"**{job.name}** · {PRESET_LABELS.get(job.record.get('arch'), job.record.get('arch'))} · "
+                  f"`{job.status}`")
+    if job.active and stop_col.button("Stop" if job.status == "running" else "Remove from queue",
+                                      key=f"stop_{job.name}", width="stretch"):
+        manager.stop(job.name)
+        st.toast(f"{job.name}: {'stopping after this batch' if job.status == 'running' else 'taken off the queue'}")
+    if job.active:
+        st.progress(min(job.fraction, 1.0), text=job.progress_line())
+    else:
+        st.caption(job.progress_line())
+    partial = job.live_points()
+    latest = job.latest_report()
+    if not job.history.get("loss") and not partial:
+        if job.active:
+            st.caption("Curves appear as soon as the first batches are done.")
+        return
+    curves_col, matrix_col = st.columns([3, 2])
+    curves_col.plotly_chart(
+        charts.accuracy_loss_curves({job.name: job.history}, partial={job.name: partial} if partial else None,
+                                    height=320),
+        key=f"curves_{job.name}", width="stretch")
+    if latest:
+        epoch, report = latest
+        matrix_col.plotly_chart(
+            charts.confusion_heatmap(report["confusion_matrix"], title=f"validation, epoch {epoch}", height=320),
+            key=f"matrix_{job.name}", width="stretch")
+        table = charts.per_class_frame(report["per_class"])
+        curves_col.caption(f"Per digit on the validation images after epoch {epoch} "
+                           f"(accuracy {100 * report['accuracy']:.2f} %)")
+        curves_col.dataframe(charts.per_class_styler(table, low=0.0), key=f"classes_{job.name}", hide_index=True,
+                             height=388)
+    elif job.active:
+        matrix_col.info("The confusion matrix and per-digit scores appear after the first epoch.")
+    if job.status in ("complete", "stopped", "interrupted") and job.record.get("metrics"):
+        st.page_link("pages/compare.py", label="Compare this run with others", icon="📊")
+
+
+# Poll the job folders every second while something trains; a finished page stays still.
+@st.fragment(run_every=1.0 if manager.jobs(include_finished=False) else None)
+def live_jobs() -> None:
+    all_jobs = manager.jobs()
+    active = [job for job in all_jobs if job.active]
+    finished = [job for job in all_jobs if not job.active]
+    # When the last job ends, rerun the whole page: polling stops and the new model shows in the sidebar.
+    was_active = st.session_state.get("train_active_jobs", False)
+    st.session_state["train_active_jobs"] = bool(active)
+    if was_active and not active:
+        st.rerun(scope="app")
+    if not all_jobs:
+        st.info("No training jobs yet. Choose a preset above and press **Start training**.")
+        return
+    st.subheader(f"Jobs · {len(active)} running or waiting" if active else "Jobs")
+    if active:
+        st.caption(f"Trains {manager.max_running} job(s) at a time on this machine; the others wait in the queue. "
+                   "Jobs keep running when you leave this page or close the browser.")
+    for job in active:
+        with st.container(border=True):
+            show_job(job)
+    for job in finished[:12]:
+        with st.expander(f"{job.name} · {job.progress_line()}", expanded=job is finished[0] and not active):
+            show_job(job)
+
+
+live_jobs()
