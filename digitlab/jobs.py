@@ -218,6 +218,7 @@ class JobManager:
         self.poll_s = poll_s
         self.python = python or sys.executable
         self._procs: dict[str, subprocess.Popen] = {}
+        self._records: dict[str, tuple[int, dict]] = {}  # name -> (run.json mtime_ns, record)
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -249,8 +250,7 @@ class JobManager:
 
     def jobs(self, *, include_finished: bool = True) -> list[Job]:
         """Jobs started from the app: running, then queued (in order), then finished, newest first."""
-        runs, _ = registry.list_runs(root=self.root)
-        records = [run.record for run in runs if "job" in run.record]
+        records = [r for r in self._job_records() if include_finished or r.get("status") in ACTIVE]
         queued = sorted((r for r in records if r.get("status") == "queued"), key=lambda r: r["job"]["submitted"])
         position = {r["name"]: i + 1 for i, r in enumerate(queued)}
         order = {"running": 0, "queued": 1}
@@ -260,8 +260,39 @@ class JobManager:
             Job(r["name"], r, read_progress(r["name"], root=self.root) if r.get("status") == "running" else None,
                 position.get(r["name"]))
             for r in records
-            if include_finished or r.get("status") in ACTIVE
         ]
+
+    def job(self, name: str) -> Job | None:
+        """One job by name (None if there is no such job)."""
+        return next((job for job in self.jobs() if job.name == name), None)
+
+    def _job_records(self) -> list[dict]:
+        """The records of every job folder, parsed again only when its run.json changed.
+
+        Pages ask every second or two; the reference runs' long records need not be read each time.
+        """
+        records = []
+        seen = set()
+        for folder in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
+            try:
+                stamp = (folder / registry.RUN_FILE).stat().st_mtime_ns
+            except OSError:
+                continue
+            seen.add(folder.name)
+            cached = self._records.get(folder.name)
+            if cached is None or cached[0] != stamp:
+                try:
+                    cached = (stamp, registry.read_record(folder.name, root=self.root))
+                except registry.RegistryError:
+                    continue
+                self._records[folder.name] = cached
+            if "job" in cached[1]:
+                records.append(cached[1])
+        for gone in set(self._records) - seen:
+            del self._records[gone]
+        return records
 
     def close(self) -> None:
         self._closed.set()

@@ -188,7 +188,7 @@ if MESSAGE_KEY in st.session_state:
 # -- the jobs, live ---------------------------------------------------------------------------
 
 
-def show_job(job: jobs.Job) -> None:
+def job_header(job: jobs.Job) -> None:
     head, stop_col = st.columns([5, 1], vertical_alignment="center")
     head.markdown(f"**{job.name}** · {PRESET_LABELS.get(job.record.get('arch'), job.record.get('arch'))} · "
                   f"`{job.status}`")
@@ -200,44 +200,78 @@ def show_job(job: jobs.Job) -> None:
         st.progress(min(job.fraction, 1.0), text=job.progress_line())
     else:
         st.caption(job.progress_line())
+
+
+def job_curves(job: jobs.Job) -> None:
     partial = job.live_points()
-    latest = job.latest_report()
     if not job.history.get("loss") and not partial:
         if job.active:
             st.caption("Curves appear as soon as the first batches are done.")
         return
-    curves_col, matrix_col = st.columns([3, 2])
-    curves_col.plotly_chart(
+    st.plotly_chart(
         charts.accuracy_loss_curves({job.name: job.history}, partial={job.name: partial} if partial else None,
                                     height=320),
         key=f"curves_{job.name}", width="stretch")
-    if latest:
-        epoch, report = latest
-        matrix_col.plotly_chart(
-            charts.confusion_heatmap(report["confusion_matrix"], title=f"validation, epoch {epoch}", height=320),
-            key=f"matrix_{job.name}", width="stretch")
-        table = charts.per_class_frame(report["per_class"])
-        curves_col.caption(f"Per digit on the validation images after epoch {epoch} "
-                           f"(accuracy {100 * report['accuracy']:.2f} %)")
-        curves_col.dataframe(charts.per_class_styler(table, low=0.0), key=f"classes_{job.name}", hide_index=True,
-                             height=388)
-    elif job.active:
-        matrix_col.info("The confusion matrix and per-digit scores appear after the first epoch.")
+
+
+def job_epoch_panels(job: jobs.Job) -> None:
+    latest = job.latest_report()
+    if not latest:
+        if job.active:
+            st.info("The confusion matrix and per-digit scores appear after the first epoch.")
+        return
+    epoch, report = latest
+    matrix_col, table_col = st.columns([1, 1])
+    matrix_col.plotly_chart(
+        charts.confusion_heatmap(report["confusion_matrix"], title=f"validation, epoch {epoch}", height=340),
+        key=f"matrix_{job.name}", width="stretch")
+    table_col.caption(f"Per digit on the validation images after epoch {epoch} "
+                      f"(accuracy {100 * report['accuracy']:.2f} %)")
+    table_col.dataframe(charts.per_class_styler(charts.per_class_frame(report["per_class"]), low=0.0),
+                        key=f"classes_{job.name}", hide_index=True, height=388)
+
+
+def show_job(job: jobs.Job) -> None:
+    job_header(job)
+    job_curves(job)
+    job_epoch_panels(job)
     if job.status in ("complete", "stopped", "interrupted") and job.record.get("metrics"):
         st.page_link("pages/compare.py", label="Compare this run with others", icon="📊")
 
 
-# Poll the job folders every second while something trains; a finished page stays still.
-@st.fragment(run_every=1.0 if manager.jobs(include_finished=False) else None)
+# A running job redraws in three fragments, each as often as its content changes: the
+# progress line every 2 s, the curves every 5 s (they move within an epoch), the confusion
+# matrix and per-digit table (new once per epoch) every 10 s. Every redraw costs the server
+# and the browser CPU, which a 2-core machine takes from training.
+@st.fragment(run_every=2.0)
+def live_progress(name: str) -> None:
+    job = manager.job(name)
+    if job is None or not job.active:
+        st.rerun(scope="app")  # finished: list it with the others, show the new model in the sidebar
+    job_header(job)
+
+
+@st.fragment(run_every=5.0)
+def live_curves(name: str) -> None:
+    job = manager.job(name)
+    if job is not None:
+        job_curves(job)
+
+
+@st.fragment(run_every=10.0)
+def live_epoch_panels(name: str) -> None:
+    job = manager.job(name)
+    if job is not None:
+        job_epoch_panels(job)
+
+
+# The list itself changes when a job is queued here (a rerun anyway) or elsewhere (another tab,
+# the command line): looked at again every 10 s while anything is active.
+@st.fragment(run_every=10.0 if manager.jobs(include_finished=False) else None)
 def live_jobs() -> None:
     all_jobs = manager.jobs()
     active = [job for job in all_jobs if job.active]
     finished = [job for job in all_jobs if not job.active]
-    # When the last job ends, rerun the whole page: polling stops and the new model shows in the sidebar.
-    was_active = st.session_state.get("train_active_jobs", False)
-    st.session_state["train_active_jobs"] = bool(active)
-    if was_active and not active:
-        st.rerun(scope="app")
     if not all_jobs:
         st.info("No training jobs yet. Choose a preset above and press **Start training**.")
         return
@@ -247,7 +281,9 @@ def live_jobs() -> None:
                    "Jobs keep running when you leave this page or close the browser.")
     for job in active:
         with st.container(border=True):
-            show_job(job)
+            live_progress(job.name)
+            live_curves(job.name)
+            live_epoch_panels(job.name)
     for job in finished[:12]:
         with st.expander(f"{job.name} · {job.progress_line()}", expanded=job is finished[0] and not active):
             show_job(job)
