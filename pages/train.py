@@ -79,7 +79,7 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
                                 help=f"{source}: {config_default.protocol}. paper-h 55,000/5,000/10,000; "
                                 "paper-s 11,879 train / 2,964 test; full 54,000/6,000/10,000")
         full_train = data.planned_sizes(protocol)["train"]
-        train_size = st.number_input("Training images", 100, full_train, value=min(2000, full_train), step=500,
+        train_size = st.number_input("Training images", 100, full_train, value=full_train, step=500,
                                      key=key("train_size"),
                                      help=f"{source}: all {full_train:,}. A few thousand train in seconds per epoch.")
         seed = st.number_input("Seed", 0, 10_000, value=config_default.seed, key=key("seed"))
@@ -88,7 +88,7 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
                             "scale, shear and stroke width")
     with optimiser_col:
         st.markdown("**Optimiser**")
-        epochs = st.number_input("Epochs", 1, 500, value=min(config_default.epochs, 10), key=key("epochs"),
+        epochs = st.number_input("Epochs", 1, 500, value=config_default.epochs, key=key("epochs"),
                                  help=f"{source}: {config_default.epochs}")
         batch_size = st.number_input("Batch size", 1, 4096, value=config_default.batch_size, key=key("batch"),
                                      help=f"{source}: {config_default.batch_size}")
@@ -131,13 +131,34 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
                                   help=f"{source}: {spec_default.activation}")
         padding = st.radio("Padding", ["same", "valid"], index=["same", "valid"].index(spec_default.padding),
                            horizontal=True, key=key("padding"), help=f"{source}: {spec_default.padding}")
+        with st.popover("More network knobs", width="stretch"):
+            positions = ["before_dense", "after_dense"]
+            dropout_position = st.radio(
+                "Dropout", positions, index=positions.index(spec_default.dropout_position), key=key("drop_at"),
+                format_func={"before_dense": "before the dense layers (Paper S)",
+                             "after_dense": "after the dense layers (Paper H)"}.get,
+                help=f"{source}: {spec_default.dropout_position.replace('_', ' ')}")
+            inits = ["glorot_uniform", "truncated_normal"]
+            init = st.selectbox("Weight initialisation", inits, index=inits.index(spec_default.init), key=key("init"),
+                                help=f"{source}: {spec_default.init}")
+            init_std = st.number_input("Truncated-normal σ", 0.001, 1.0, value=spec_default.init_std, step=0.01,
+                                       key=key("init_std"), disabled=init != "truncated_normal",
+                                       help=f"{source}: {spec_default.init_std} (Paper H: 0.1)")
+            bias_init = st.number_input("Initial bias", 0.0, 1.0, value=spec_default.bias_init, step=0.05,
+                                        key=key("bias"), help=f"{source}: {spec_default.bias_init}")
+            bn_momentum = st.number_input("BatchNorm momentum", 0.0, 0.999, value=spec_default.bn_momentum,
+                                          step=0.01, format="%.3f", key=key("bn_momentum"),
+                                          help=f"{source}: {spec_default.bn_momentum}. Decay of the running "
+                                          "mean and variance")
 
     try:
         dense_units = tuple(int(v) for v in dense_text.replace(",", " ").split())
         convs = tuple(ConvSpec(int(r.filters), int(r.kernel_size), int(r.strides), bool(r.batch_norm), bool(r.pool))
                       for r in edited.dropna(subset=["filters", "kernel_size", "strides"]).itertuples())
         spec = ArchSpec(**{**spec_default.to_dict(), "convs": convs, "dense_units": dense_units, "dropout": dropout,
-                           "activation": activation, "padding": padding})
+                           "activation": activation, "padding": padding, "dropout_position": dropout_position,
+                           "init": init, "init_std": float(init_std), "bias_init": float(bias_init),
+                           "bn_momentum": float(bn_momentum)})
         config = config_default.replace(
             protocol=protocol, train_size=None if train_size >= full_train else int(train_size), seed=int(seed),
             augment=augment, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
@@ -162,7 +183,8 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
         waiting = len(manager.jobs(include_finished=False))
         st.caption(
             f"Estimated **{jobs.format_duration(estimate['seconds'])} per epoch**, about "
-            f"{jobs.format_duration(estimate['seconds'] * config.epochs)} for {config.epochs} epochs "
+            f"{jobs.format_duration(estimate['seconds'] * config.epochs)} for {config.epochs} epochs"
+            f"{' at most (early stopping may end it sooner)' if config.early_stopping else ''} "
             f"({estimate['train_images']:,} training and {estimate['validation_images']:,} validation images; {basis}"
             f"{f'; {waiting} job(s) ahead of it' if waiting else ''})."
         )
