@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
-from digitlab.preprocessing import Preprocessed, preprocess_digit, segment_digits
+from digitlab.preprocessing import Preprocessed, preprocess_digit, segment_digits, split_candidates
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
 
@@ -162,4 +162,43 @@ def read_picture(predictor: Predictor, rgba: np.ndarray, *, number: bool = False
     if not steps:
         return Reading([])
     probabilities = predictor.predict(np.stack([s.image for s in steps]))
-    return Reading([DigitReading(s, p) for s, p in zip(steps, probabilities)])
+    readings = [DigitReading(s, p) for s, p in zip(steps, probabilities)]
+    if number:
+        readings = [part for reading in readings for part in _split_if_likelier(predictor, reading)]
+    return Reading(readings)
+
+
+def _split_needs(aspect: float) -> float:
+    """How much surer than the whole piece its weakest part must be for a split to win.
+
+    A single digit wider than it is tall is rare (a wide 0 or 2 in a round hand), so a
+    wide piece needs less evidence; a near-square one must be clearly two digits.
+    """
+    if aspect >= 1.2:
+        return -0.2
+    if aspect >= 1.0:
+        return 0.0
+    return 0.15
+
+
+def _split_if_likelier(predictor: Predictor, reading: DigitReading) -> list[DigitReading]:
+    """`reading`, or the parts of the split (`split_candidates`) the model reads with more confidence."""
+    options = split_candidates(reading.steps)
+    if not options:
+        return [reading]
+    parts = [part for option in options for part in option]
+    probabilities = predictor.predict(np.stack([part.image for part in parts]))
+    height, width = reading.steps.cropped.shape
+    # The model can be sure of a squeezed pair too ("48" read as an 8), but a fixed bar for the
+    # parts split wide single digits (a round 0 read as "67"): the whole piece's confidence,
+    # less for wider pieces, is the bar.
+    best, best_score = [reading], reading.confidence + _split_needs(width / height)
+    start = 0
+    for option in options:
+        option_probabilities = probabilities[start : start + len(option)]
+        start += len(option)
+        score = float(option_probabilities.max(axis=1).min())  # as sure as its weakest part
+        if score > best_score:
+            best = [DigitReading(p, q) for p, q in zip(option, option_probabilities)]
+            best_score = score
+    return best

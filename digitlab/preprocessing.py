@@ -16,6 +16,8 @@ SPECK_FRACTION = 0.0002  # ink blobs smaller than this share of the picture are 
 MIN_SPECK_PIXELS = 2  # a lone pixel is never a digit, even in a 28×28 picture
 OVERLAP = 0.5  # blobs sharing this much of the narrower one's columns are parts of one digit (a 5's bar)
 TOUCHING_ASPECT = 1.2  # ink wider than this times its height may be several touching digits
+SPLIT_ASPECT = 0.75  # a piece wider than this times its height may be digits that touch: the reader tries cuts
+SPLIT_CUTS = 3  # cut columns tried per piece, the thinnest places first
 TINY_DIGIT = 0.25  # a group smaller than this share of the tallest digit is a dot or a speck, not a digit
 BACKGROUND_SIDE = 256  # the paper's lighting is estimated on a copy at most this big, for speed ...
 PAPER_KERNEL = 4  # ... through a window a quarter of its side: wider than any stroke
@@ -87,6 +89,67 @@ def segment_digits(rgba) -> list[Preprocessed]:
     tallest = max(box[3] for box, _ in pieces)
     digits = [(box, digit) for box, digit in pieces if max(box[2], box[3]) >= TINY_DIGIT * tallest]
     return [_normalise(ink, box, digit) for box, digit in sorted(digits, key=lambda piece: piece[0][0])]
+
+
+def split_candidates(digit: Preprocessed) -> list[list[Preprocessed]]:
+    """Ways to read one wide piece of a number as two or three digits, each a list left to right.
+
+    `segment_digits` cuts only where a single thin stroke joins two digits; digits that
+    touch along a curve, or lean into each other's columns, stay one piece. The reader
+    (`inference.read_picture`) asks the model which reading is likelier. Tried: the
+    piece's separate blobs, cuts at the few columns crossing the least ink, and for very
+    wide pieces three parts. Parts shorter than 40 % of the piece are dropped as readings.
+    """
+    crop = digit.cropped
+    if digit.empty or crop.shape[1] < SPLIT_ASPECT * crop.shape[0]:
+        return []
+    height, width = crop.shape
+    inked = crop > 0
+    options = []
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inked.astype(np.uint8), connectivity=8)
+    tall = [i for i in range(1, count) if stats[i, cv2.CC_STAT_HEIGHT] >= 0.5 * height]
+    if 2 <= len(tall) <= 3:
+        centres = np.array([stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] / 2 for i in tall])
+        owner = np.zeros(count, int)
+        for i in range(1, count):  # a small blob (a bar, a dot) goes with the nearest tall one
+            owner[i] = int(np.argmin(abs(centres - (stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] / 2))))
+        order = np.argsort(centres)
+        options.append([np.where(owner[labels] == k, crop, 0) * inked for k in order])
+    crossings = np.count_nonzero(inked[1:] & ~inked[:-1], axis=0) + inked[0]
+    cost = crossings * (height + 1) + np.count_nonzero(inked, axis=0)
+    margin = max(1, round(0.2 * width))
+    inner = np.arange(margin, width - margin)
+    if inner.size:
+        # Local minima only: neighbouring columns of one thin place are one cut.
+        minima = [c for c in inner if cost[c] <= cost[c - 1] and cost[c] <= cost[min(c + 1, width - 1)]]
+        for cut in sorted(minima, key=lambda c: cost[c])[:SPLIT_CUTS]:
+            options.append([np.where(np.arange(width) < cut, crop, 0), np.where(np.arange(width) >= cut, crop, 0)])
+    if width >= 1.5 * height:
+        first = margin + int(np.argmin(cost[margin : width // 2])) if width // 2 > margin else None
+        second = width // 2 + int(np.argmin(cost[width // 2 : width - margin])) if width - margin > width // 2 else None
+        if first is not None and second is not None:
+            columns = np.arange(width)
+            options.append([np.where(columns < first, crop, 0), np.where((columns >= first) & (columns < second), crop, 0),
+                            np.where(columns >= second, crop, 0)])
+    pieces = []
+    for parts in options:
+        made = [_part(digit, part.astype(np.uint8), height) for part in parts]
+        if all(piece is not None for piece in made):
+            pieces.append(made)
+    return pieces
+
+
+def _part(parent: Preprocessed, ink: np.ndarray, height: int) -> Preprocessed | None:
+    """One part of a split piece (ink the size of the parent's crop) as a digit of its own; None if too small."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    columns = np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0 or rows[-1] + 1 - rows[0] < 0.4 * height:
+        return None
+    cropped = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    x, y = parent.box[0] + int(columns[0]), parent.box[1] + int(rows[0])
+    scaled = _fit(_with_mnist_pen(cropped), DIGIT_SIDE)
+    return Preprocessed(parent.raw, parent.gray, cropped, scaled, _centre_by_mass(scaled),
+                        (x, y, cropped.shape[1], cropped.shape[0]), empty=False)
 
 
 def _find_ink(rgba) -> _Ink:

@@ -1,14 +1,17 @@
 """The Predictor: same answers as Keras, safe to share between threads, safe-mode uploads only."""
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from digitlab import registry
+from digitlab import realworld, registry
 from digitlab.architectures import PRESETS, build_model
-from digitlab.inference import Predictor
+from digitlab.imageio import read_image
+from digitlab.inference import Predictor, read_picture
+from digitlab.preprocessing import segment_digits
 
 
 @pytest.fixture
@@ -69,3 +72,26 @@ def test_uploaded_model_must_map_28x28_to_10(tmp_path):
     keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(inputs))).save(path)
     with pytest.raises(registry.RegistryError, match="28, 28, 1"):
         Predictor.load(str(path))
+
+
+REALISTIC = Path(__file__).resolve().parent / "realistic"
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return Predictor.load("digitlab")
+
+
+def test_digits_that_lean_into_each_other_are_split_by_what_the_model_reads(reader):
+    # A script "57" whose 5 and 7 touch along a curve: no single thin stroke to cut at.
+    picture = read_image(REALISTIC / "numbers" / "num_048_57.png")
+    assert len(segment_digits(picture)) == 1  # one piece before the model is asked
+    assert read_picture(reader, picture, number=True).number == "57"
+
+
+def test_number_mode_does_not_split_wide_single_digits(reader):
+    # Every third handwriting-font digit read as a number must stay one digit.
+    samples = [s for s in realworld.load_samples(REALISTIC) if s.set == "fonts"][::3]
+    split = [s.path.name for s in samples
+             if len(read_picture(reader, read_image(s.path), number=True).digits) > 1]
+    assert split == []
