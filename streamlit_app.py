@@ -13,6 +13,10 @@ navigation = st.navigation([
     st.Page("pages/models.py", title="Models", icon="📦"),
 ])
 
+# The job manager starts with the server's first page view, whatever the page: it starts
+# queued jobs and marks those whose worker died while the server was down.
+ui.job_manager()
+
 with st.sidebar:
     runs = ui.servable_runs()
     if runs:

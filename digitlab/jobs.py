@@ -306,7 +306,6 @@ class JobManager:
     def _locked(self):
         """This process's lock and a lock file shared with any other server on the same folder."""
         with self._lock:
-            self.root.mkdir(parents=True, exist_ok=True)
             with open(self.root / ".jobs.lock", "a") as handle:
                 try:
                     import fcntl
@@ -330,6 +329,8 @@ class JobManager:
 
     def schedule(self) -> None:
         """Mark dead workers' jobs, then start queued jobs while there is room."""
+        if not self.root.is_dir():
+            return  # no models folder (yet): nothing to schedule
         with self._locked():
             runs, _ = registry.list_runs(root=self.root)
             records = {run.name: run.record for run in runs if "job" in run.record}

@@ -31,26 +31,32 @@ def models_copy(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="session")
-def app_url(models_copy):
+def start_app(env: dict | None = None, timeout: float = 120) -> tuple[subprocess.Popen, str]:
+    """Start the app on a free port and wait until it answers; returns the server and its URL."""
     port = free_port()
-    env = {**os.environ, "DIGITLAB_MODELS": str(models_copy)}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            break
+            return server, url
         except OSError:
             time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("the app server did not start within 120 s")
+    server.kill()
+    raise RuntimeError(f"the app server did not start within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def app_url(models_copy):
+    try:
+        server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(models_copy)})
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield url
     server.terminate()
     server.wait(timeout=30)

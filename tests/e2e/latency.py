@@ -6,14 +6,11 @@ the median and worst time from the last stroke's mouse-up to the new prediction'
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, free_port
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_app
 from tests.e2e.strokes import DIGITS, draw
 
 
@@ -21,18 +18,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
-                               "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = start_app()
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

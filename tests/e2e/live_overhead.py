@@ -11,11 +11,8 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -23,7 +20,7 @@ from playwright.sync_api import sync_playwright
 from digitlab import jobs, registry
 from digitlab.architectures import PRESETS
 from digitlab.training import CONFIG_PRESETS
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, free_port
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, start_app
 
 
 def cpu_seconds(server_pid: int) -> float:
@@ -62,22 +59,12 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="digitlab-live-")) / "models"
     shutil.copytree(REPO / "models", root)
-    port = free_port()
     env = {**os.environ, registry.MODELS_ENV_VAR: str(root), jobs.MAX_JOBS_ENV: "0"}  # the server only watches
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
-                               "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = start_app(env)
     manager = jobs.JobManager(root, max_running=1)
     config = CONFIG_PRESETS[args.arch].replace(train_size=args.train_size, epochs=args.epochs)
     results = {"nobody watching": [], "Train page open": []}
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for pair in range(args.pairs):

@@ -2,7 +2,7 @@
 
 import re
 
-import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 
 HEADINGS = {"Draw": "Draw a digit", "Train": "Train", "Compare": "Compare runs"}
@@ -14,8 +14,15 @@ def open_page(page, link):
 
 
 def choose(page, label, option):
-    page.get_by_label(label, exact=True).first.click()  # opens the select's list
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick `option` in the select box `label`, again if a rerun closes the list before the click."""
+    for _ in range(5):
+        page.get_by_label(label, exact=True).first.click()  # opens the select's list
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
 def test_a_tiny_job_learns_live_and_lands_on_compare(page, models_copy):
