@@ -127,8 +127,10 @@ def accuracy_loss_curves(histories: dict[str, dict], *, partial: dict[str, dict]
                     x, y = [len(done), *x], [done[-1], *y]
                 any_point = True
                 figure.add_trace(go.Scatter(
-                    x=x, y=y, name=name, legendgroup=name, showlegend=False, mode="lines",
-                    line=dict(color=colour, dash="dot", width=1.5),
+                    # A line needs two points: the first report of a run shows as a dot.
+                    x=x, y=y, name=name, legendgroup=name, showlegend=False,
+                    mode="lines+markers" if len(x) < 3 else "lines",
+                    line=dict(color=colour, dash="dot", width=1.5), marker=dict(size=5),
                     hovertemplate=f"{name} · training {metric} (this epoch)<br>"
                                   "epoch %{x:.2f}: %{y:.4f}<extra></extra>",
                 ), row=1, col=column)

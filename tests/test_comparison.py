@@ -58,6 +58,10 @@ def test_partial_epoch_is_a_dotted_line_from_the_last_finished_epoch():
     # A run still in its first epoch has only the dotted stretch.
     first = charts.accuracy_loss_curves({"b": {}}, partial={"b": live})
     assert [t.line.dash for t in traces(first, "b")] == ["dot", "dot"]
+    # Its very first report is a single point: drawn as a dot, since a line needs two.
+    single = {"x": [0.1], "accuracy": [0.3], "loss": [2.0]}
+    one = charts.accuracy_loss_curves({"c": {}}, partial={"c": single})
+    assert all("markers" in t.mode for t in traces(one, "c"))
 
 
 def test_nan_losses_are_gaps_not_errors():
