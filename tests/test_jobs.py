@@ -136,3 +136,14 @@ def test_training_command_reproduces_the_job_from_a_shell():
     custom = PRESETS["small"].replace(dropout=0.5)
     args = shlex.split(jobs.training_command("y", "small", custom, TINY))
     assert ArchSpec.from_dict(__import__("json").loads(args[args.index("--spec-json") + 1])) == custom
+
+
+def test_ctrl_c_reaching_a_worker_stops_it_as_interrupted_with_its_metrics(manager, models_root):
+    # Ctrl-C on the server's terminal reaches its workers too (same process group).
+    jobs_ = manager(max_running=1)
+    jobs_.submit("ctrl-c", "small", PRESETS["small"], LONG)
+    wait_for(lambda: epochs_done("ctrl-c", models_root) >= 1, what="an epoch")
+    os.kill(registry.read_record("ctrl-c", root=models_root)["job"]["pid"], signal.SIGINT)
+    wait_for(lambda: status("ctrl-c", models_root) not in jobs.ACTIVE, what="the job to stop")
+    record = registry.read_record("ctrl-c", root=models_root)
+    assert record["status"] == "interrupted" and record["metrics"]["test"]["accuracy"] > 0.3

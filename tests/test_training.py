@@ -129,3 +129,16 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     replicas, global_batch, accuracy = out.stdout.split("RESULT")[1].split()
     assert (int(replicas), int(global_batch)) == (2, 64)  # global batch = per-replica batch x replicas
     assert float(accuracy) > 0.7
+
+
+def test_time_estimate_is_near_the_reference_runs_measured_epochs():
+    runs, _ = registry.list_runs(root=registry.models_dir())
+    records = [run.record for run in runs]
+    by_name = {run.name: run.record for run in runs}
+    for name in ("paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4", "paper-h"):
+        record = by_name[name]
+        spec = ArchSpec.from_dict(record["spec"])
+        config = training.TrainConfig.from_dict(record["config"])
+        estimate = training.estimate_epoch_seconds(spec, config, records)["seconds"]
+        measured = record["train_time_s"] / record["epochs_run"]
+        assert 0.6 < estimate / measured < 1.5, (name, estimate, measured)
