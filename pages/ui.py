@@ -9,10 +9,8 @@ import streamlit as st
 from digitlab import papers, registry
 
 MODEL_KEY = "model_name"
-SHELL_KEY = "shell_ran"
-
-
-WANTED_PAGE_KEY = "wanted_page"
+SHELL_KEY = "shell_ran"  # the app shell has run in this session
+WANTED_PAGE_KEY = "wanted_page"  # where the shell sends a page opened without it
 
 
 def require_shell(page: str) -> None:
@@ -20,8 +18,8 @@ def require_shell(page: str) -> None:
 
     A fresh server's very first request, if it is a page's own address (/train), runs
     that page alone: Streamlit's old rule for a `pages/` folder, until the shell has
-    called st.navigation once.
-    `page` ("pages/train.py") is where the shell then sends the visitor.
+    called st.navigation once. `page` ("pages/train.py") is where the shell then sends
+    the visitor.
     """
     if not st.session_state.get(SHELL_KEY):
         st.session_state[WANTED_PAGE_KEY] = page
