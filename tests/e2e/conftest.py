@@ -31,9 +31,9 @@ def models_copy(tmp_path_factory):
     return root
 
 
-def start_app(env: dict | None = None, timeout: float = 120) -> tuple[subprocess.Popen, str]:
-    """Start the app on a free port and wait until it answers; returns the server and its URL."""
-    port = free_port()
+def start_app(env: dict | None = None, timeout: float = 120, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start the app on `port` (a free one by default) and wait until it answers; returns the server and its URL."""
+    port = port or free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],

@@ -26,11 +26,8 @@ import base64
 import csv
 import math
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import cv2
@@ -484,28 +481,12 @@ def contact_sheet(images, captions, path, cols=8, scale=0.3):
 # Drawing in the app
 # --------------------------------------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(port):
-    env = {k: v for k, v in os.environ.items() if k != "DIGITLAB_MODELS"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("the app server did not start within 120 s")
+    """The app on the repository's own models/ (the e2e tests' starter)."""
+    sys.path.insert(0, str(REPO))
+    from tests.e2e.conftest import start_app
+
+    return start_app({k: v for k, v in os.environ.items() if k != "DIGITLAB_MODELS"}, port=port)
 
 
 def wait_stable(page, locator, hold_ms=400, timeout_s=30):
@@ -644,7 +625,7 @@ def generate(args):
     server = None
     url = args.url
     if url is None:
-        server, url = start_server(args.port or free_port())
+        server, url = start_server(args.port)
     started = time.time()
     try:
         from playwright.sync_api import sync_playwright
