@@ -15,6 +15,7 @@ MIN_CONTRAST = 0.2  # ink is at least this much (of black-to-white) darker or li
 SPECK_FRACTION = 0.0002  # ink blobs smaller than this share of the picture are dust, noise or stray clicks
 MIN_SPECK_PIXELS = 2  # a lone pixel is never a digit, even in a 28×28 picture
 OVERLAP = 0.5  # blobs sharing this much of the narrower one's columns are parts of one digit (a 5's bar)
+NEAR_DIGIT = 0.3  # in a photo, blobs this share of the digit's size away from it are still part of it
 TOUCHING_ASPECT = 1.2  # ink wider than this times its height may be several touching digits
 SPLIT_ASPECT = 0.75  # a piece wider than this times its height may be digits that touch: the reader tries cuts
 SPLIT_CUTS = 3  # cut columns tried per piece, the thinnest places first
@@ -49,6 +50,7 @@ class _Ink:
     labels: np.ndarray  # (h, w) int32, connected-component label of every pixel
     stats: np.ndarray  # (n, 5) int32, cv2.connectedComponentsWithStats rows, indexed by label
     ids: np.ndarray  # (k,) labels of the blobs kept as ink
+    photo: bool  # the paper was uneven (a photo or a scan), not one flat level (a canvas, a digital image)
 
 
 def preprocess_digit(rgba) -> Preprocessed:
@@ -59,12 +61,18 @@ def preprocess_digit(rgba) -> Preprocessed:
     ink = _find_ink(rgba)
     if ink.ids.size == 0:
         return _empty(ink)
-    boxes = ink.stats[ink.ids]
+    # A photo keeps bits of the paper's lines and specks that no cleaning catches; they lie away
+    # from the digit and would shrink it to a dot in a box stretched to reach them.
+    ids = _main_digit(ink) if ink.photo else ink.ids
+    boxes = ink.stats[ids]
     left, top = boxes[:, cv2.CC_STAT_LEFT].min(), boxes[:, cv2.CC_STAT_TOP].min()
     right = (boxes[:, cv2.CC_STAT_LEFT] + boxes[:, cv2.CC_STAT_WIDTH]).max()
     bottom = (boxes[:, cv2.CC_STAT_TOP] + boxes[:, cv2.CC_STAT_HEIGHT]).max()
     box = (int(left), int(top), int(right - left), int(bottom - top))
-    return _normalise(ink, box, ink.gray[top:bottom, left:right])
+    cropped = ink.gray[top:bottom, left:right]
+    if ids.size < ink.ids.size:
+        cropped = np.where(np.isin(ink.labels[top:bottom, left:right], ids), cropped, 0).astype(np.uint8)
+    return _normalise(ink, box, cropped)
 
 
 def segment_digits(rgba) -> list[Preprocessed]:
@@ -179,7 +187,26 @@ def _find_ink(rgba) -> _Ink:
     # Full strength for the ink's body whatever the pen's colour or the lighting, as in MNIST.
     ink_level = np.percentile(strength[kept], 90) if ids.size else 1.0
     gray = np.where(kept, np.minimum(strength / ink_level, 1) * 255 + 0.5, 0).astype(np.uint8)
-    return _Ink(raw, gray, labels, stats, ids)
+    return _Ink(raw, gray, labels, stats, ids, photo=not flat_paper)
+
+
+def _main_digit(ink: _Ink) -> np.ndarray:
+    """(k,) labels of the biggest blob and of the blobs near it, growing outwards: one digit's pieces."""
+    areas = ink.stats[ink.ids, cv2.CC_STAT_AREA]
+    boxes = ink.stats[ink.ids, :4].astype(np.int64)
+    boxes[:, 2:] += boxes[:, :2]  # (left, top, right, bottom)
+    chosen = np.zeros(ink.ids.size, bool)
+    chosen[np.argmax(areas)] = True
+    while True:
+        left, top = boxes[chosen, 0].min(), boxes[chosen, 1].min()
+        right, bottom = boxes[chosen, 2].max(), boxes[chosen, 3].max()
+        reach = NEAR_DIGIT * max(right - left, bottom - top)
+        gap_x = np.maximum(0, np.maximum(boxes[:, 0] - right, left - boxes[:, 2]))
+        gap_y = np.maximum(0, np.maximum(boxes[:, 1] - bottom, top - boxes[:, 3]))
+        near = ~chosen & (np.maximum(gap_x, gap_y) <= reach)
+        if not near.any():
+            return ink.ids[chosen]
+        chosen |= near
 
 
 def _as_rgba(image) -> np.ndarray:

@@ -158,6 +158,27 @@ def test_a_photo_reads_like_a_clean_drawing():
     assert abs(x - reference.box[0]) <= 4 and abs(w - reference.box[2]) <= 8
 
 
+def test_bits_of_line_and_dirt_away_from_a_photographed_digit_are_not_part_of_it():
+    # Short dashes (the stubs of a ruled line the cleaning misses) and a smudge far from the
+    # digit used to stretch its box, so the digit shrank to a dot in the 28x28 picture.
+    mask = ink_mask("2", size=480, left=200, top=150, height=120, pen=10)
+    reference = preprocess_digit(photo(mask))
+    cv2.line(mask, (20, 40), (70, 42), 255, 5)
+    cv2.line(mask, (400, 440), (460, 438), 255, 5)
+    cv2.circle(mask, (440, 60), 6, 255, -1)
+    result = preprocess_digit(photo(mask))
+    assert result.box == reference.box
+    assert correlation(result.image, reference.image) > 0.95
+
+
+def test_a_photographed_five_keeps_its_detached_bar():
+    mask = ink_mask("5", size=480, left=150, top=120, pen=14)
+    result = preprocess_digit(photo(mask))
+    reference = preprocess_digit(canvas(mask))
+    assert abs(result.box[1] - reference.box[1]) <= 4  # the bar is the digit's top
+    assert correlation(result.image, reference.image) > 0.9
+
+
 def test_light_chalk_on_a_dark_board_photo_reads_the_same():
     mask = ink_mask("4", size=480, left=150, top=120, pen=14)
     board = 255 - photo(mask)

@@ -615,9 +615,14 @@ def make_numbers_set(fonts: list[Font], out: Path, rows: list) -> None:
 
 
 def main(argv=None) -> int:
+    global SEED
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: next to this script)")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help=f"another seed makes fresh held-out sets, to check a change made while looking at "
+                         f"the committed ones (default: {SEED}, the committed sets)")
     args = ap.parse_args(argv)
+    SEED = args.seed
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     for sub in ("fonts", "photos", "numbers"):
