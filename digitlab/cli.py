@@ -259,7 +259,7 @@ def cmd_realworld(args) -> int:
     mnist = data.mnist_test_set() if args.mnist else None
     report = {}
     for reader in readers:
-        report[reader.name] = realworld.evaluate_sets(reader, samples)
+        report[reader.name] = realworld.evaluate_sets(reader, samples, all_as_numbers=args.as_numbers)
         if mnist is not None:
             images, labels = mnist
             start = time.perf_counter()
@@ -330,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, help="initial learning rate")
     train.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (Paper H: 0.99)")
     train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
-    train.add_argument("--patience", type=int, help="early stopping: epochs without a lower validation loss")
+    train.add_argument("--patience", type=int, help="early stopping: epochs without a lower validation loss, counted once "
+                                                             "BatchNorm's running statistics have settled")
     train.add_argument("--train-size", type=int, help="keep a stratified subset of this many training images")
     train.add_argument("--seed", type=int)
     train.add_argument("--dropout", type=float)
@@ -392,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     real.add_argument("--tta", action="store_true",
                       help="also read each with test-time augmentation (1-pixel shifts, +-8 degree turns)")
     real.add_argument("--mnist", action="store_true", help="also score every reader on the 10,000 MNIST test images")
+    real.add_argument("--as-numbers", action="store_true",
+                      help="read single digits as numbers too (the Draw page's default): an extra digit is an error")
     real.set_defaults(func=cmd_realworld)
 
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",

@@ -16,6 +16,8 @@ SPECK_FRACTION = 0.0002  # ink blobs smaller than this share of the picture are 
 MIN_SPECK_PIXELS = 2  # a lone pixel is never a digit, even in a 28×28 picture
 OVERLAP = 0.5  # blobs sharing this much of the narrower one's columns are parts of one digit (a 5's bar)
 NEAR_DIGIT = 0.3  # in a photo, blobs this share of the digit's size away from it are still part of it
+NEAR_ROW = 1.0  # ... and digits of a number at most this share of its height apart ...
+SAME_PEN = 0.4  # ... with strokes at least this share of the first digit's as wide
 TOUCHING_ASPECT = 1.2  # ink wider than this times its height may be several touching digits
 SPLIT_ASPECT = 0.75  # a piece wider than this times its height may be digits that touch: the reader tries cuts
 SPLIT_CUTS = 3  # cut columns tried per piece, the thinnest places first
@@ -94,9 +96,40 @@ def segment_digits(rgba) -> list[Preprocessed]:
         pieces += _split_touching(group, int(left), int(top))
     if not pieces:
         return []
+    if ink.photo:
+        pieces = _main_row(pieces)
     tallest = max(box[3] for box, _ in pieces)
     digits = [(box, digit) for box, digit in pieces if max(box[2], box[3]) >= TINY_DIGIT * tallest]
     return [_normalise(ink, box, digit) for box, digit in sorted(digits, key=lambda piece: piece[0][0])]
+
+
+def _main_row(pieces: list) -> list:
+    """The pieces in the row of the inkiest one: level with the row and at most NEAR_ROW of its height away.
+
+    In a photo, bits of lines and dirt the cleaning missed lie above, below or far beside the
+    number; read as digits they would turn a photographed 3 into "3111".
+    """
+    inked = [int(np.count_nonzero(digit)) for _, digit in pieces]
+    chosen = {int(np.argmax(inked))}
+    # The same pen wrote every digit; a hairline (the sheet's edge, a line's stub) is no digit.
+    pen = _stroke_width(pieces[next(iter(chosen))][1])
+    penned = [_stroke_width(digit) >= SAME_PEN * pen for _, digit in pieces]
+    while True:
+        boxes = [pieces[i][0] for i in chosen]
+        left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        right, bottom = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+        height = bottom - top
+        joining = set()
+        for i, ((x, y, w, h), _) in enumerate(pieces):
+            if i in chosen:
+                continue
+            level = min(bottom, y + h) - max(top, y) >= 0.5 * min(h, height)
+            gap = max(0, x - right, left - (x + w))
+            if level and gap <= NEAR_ROW * height and penned[i]:
+                joining.add(i)
+        if not joining:
+            return [pieces[i] for i in sorted(chosen)]
+        chosen |= joining
 
 
 def split_candidates(digit: Preprocessed) -> list[list[Preprocessed]]:
@@ -413,9 +446,11 @@ def _with_mnist_pen(cropped: np.ndarray) -> np.ndarray:
 
 
 def _stroke_width(digit: np.ndarray) -> float:
-    """Mean stroke width in px of (h, w) uint8 ink."""
+    """Mean stroke width in px of (h, w) uint8 ink; 0 when none of it is at least half-strength."""
     ink = cv2.copyMakeBorder((digit >= 128).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     inside = ink > 0
+    if not inside.any():
+        return 0.0
     # Across a stroke w px wide the distances to the paper run 1, 2, ..., w/2, ..., 2, 1: mean w/4 + 1/2.
     return 4 * float(cv2.distanceTransform(ink, cv2.DIST_L2, 3)[inside].mean()) - 2
 

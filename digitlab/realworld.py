@@ -34,10 +34,12 @@ def is_number_set(name: str) -> bool:
     return "number" in name
 
 
-def evaluate_sets(predictor, samples: list[Sample]) -> dict[str, dict]:
+def evaluate_sets(predictor, samples: list[Sample], *, all_as_numbers: bool = False) -> dict[str, dict]:
     """Per set: count, correct, accuracy and the misread files (file, label, read).
 
     Number sets count a sample right only when every digit is read and nothing is added.
+    `all_as_numbers` reads the single-digit sets as numbers too, as the Draw page does by
+    default, so a stray mark read as an extra digit counts as wrong.
     """
     from digitlab.inference import read_picture
 
@@ -46,7 +48,7 @@ def evaluate_sets(predictor, samples: list[Sample]) -> dict[str, dict]:
         result = results[sample.set]
         result["count"] += 1
         try:
-            reading = read_picture(predictor, read_image(sample.path), number=is_number_set(sample.set))
+            reading = read_picture(predictor, read_image(sample.path), number=all_as_numbers or is_number_set(sample.set))
             read = reading.number or ""
         except ImageError as exc:
             read = f"unreadable: {exc}"

@@ -104,7 +104,8 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
         patience = st.number_input("Early-stopping patience (0 = off)", 0, 100,
                                    value=config_default.early_stopping or 0, key=key("patience"),
                                    help=f"{source}: {config_default.early_stopping or 'off'}. Epochs without a "
-                                   "lower validation loss before stopping")
+                                   "lower validation loss before stopping, counted once BatchNorm's running statistics have settled "
+                                   "(Paper H: after epoch 6)")
         restore_best = st.toggle("Keep the best epoch's weights", value=config_default.restore_best,
                                  key=key("restore"), help=f"{source}: {'yes' if config_default.restore_best else 'no, the last epoch'}")
         precision = st.selectbox("Precision", training.PRECISIONS, key=key("precision"),

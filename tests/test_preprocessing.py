@@ -171,6 +171,22 @@ def test_bits_of_line_and_dirt_away_from_a_photographed_digit_are_not_part_of_it
     assert correlation(result.image, reference.image) > 0.95
 
 
+def test_a_photographed_digit_read_as_a_number_is_one_digit_despite_hairlines_and_stubs():
+    # The sheet's edge as a hairline beside the digit, and a line's stub high above it, were
+    # read as extra 1s ("3111") when the Draw page read an upload as a number.
+    mask = ink_mask("7", size=480, left=150, top=150, height=150, pen=14)
+    cv2.line(mask, (330, 160), (340, 290), 255, 2)
+    cv2.line(mask, (60, 30), (110, 31), 255, 5)
+    digits = segment_digits(photo(mask))
+    assert len(digits) == 1
+    assert abs(digits[0].box[0] - 150) <= 10 and digits[0].box[2] < 130
+
+
+def test_a_photographed_number_keeps_all_its_digits():
+    digits = segment_digits(photo(text_mask("2024", size=(300, 700), origin=(60, 200))))
+    assert len(digits) == 4
+
+
 def test_a_photographed_five_keeps_its_detached_bar():
     mask = ink_mask("5", size=480, left=150, top=120, pen=14)
     result = preprocess_digit(photo(mask))

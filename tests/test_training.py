@@ -69,6 +69,32 @@ def test_best_weights_patience_and_restore():
     assert all(np.array_equal(a, b) for a, b in zip(best.best_weights, kept))
 
 
+def test_patience_waits_for_batchnorm_to_settle():
+    # Paper H's early validation loss as float32 seed 0 saw it: up at epoch 2 while BN's
+    # running statistics still lag, so patience 2 stopped at epoch 3 with 92 %.
+    losses = [0.70, 0.83, 0.71, 0.48, 0.31, 0.17, 0.09, 0.10, 0.11]
+    model = build_model(PRESETS["small"])
+
+    def stopping_epoch(best):
+        best.set_model(model)
+        model.stop_training = False
+        for epoch, loss in enumerate(losses):
+            best.on_epoch_end(epoch, {"val_loss": loss})
+            if model.stop_training:
+                return epoch + 1
+
+    settled = training.BestWeights(patience=2, settling_epochs=6)
+    assert stopping_epoch(settled) == 9 and settled.best_epoch == 7
+    assert stopping_epoch(training.BestWeights(patience=2)) == 3
+
+
+def test_batchnorm_settling_epochs():
+    # 0.99 ** 299 < 0.05 <= 0.99 ** 298: 299 steps, six epochs of Paper H's 55 steps.
+    assert training.bn_settling_epochs(PRESETS["paper-h"], 55) == 6
+    assert training.bn_settling_epochs(PRESETS["paper-h"].replace(bn_momentum=0.9), 55) == 1
+    assert training.bn_settling_epochs(PRESETS["paper-s-2"], 55) == 0  # no BatchNorm
+
+
 def test_bfloat16_mixed_precision_trains(split):
     result = training.train(PRESETS["small"], QUICK.replace(precision="bfloat16", epochs=2), split)
     assert result.precision == "bfloat16"
