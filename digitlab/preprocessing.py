@@ -109,27 +109,20 @@ def _main_row(pieces: list) -> list:
     In a photo, bits of lines and dirt the cleaning missed lie above, below or far beside the
     number; read as digits they would turn a photographed 3 into "3111".
     """
-    inked = [int(np.count_nonzero(digit)) for _, digit in pieces]
-    chosen = {int(np.argmax(inked))}
+    boxes = np.array([(x, y, x + w, y + h) for (x, y, w, h), _ in pieces], np.int64)
+    inkiest = int(np.argmax([np.count_nonzero(digit) for _, digit in pieces]))
     # The same pen wrote every digit; a hairline (the sheet's edge, a line's stub) is no digit.
-    pen = _stroke_width(pieces[next(iter(chosen))][1])
-    penned = [_stroke_width(digit) >= SAME_PEN * pen for _, digit in pieces]
-    while True:
-        boxes = [pieces[i][0] for i in chosen]
-        left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
-        right, bottom = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
-        height = bottom - top
-        joining = set()
-        for i, ((x, y, w, h), _) in enumerate(pieces):
-            if i in chosen:
-                continue
-            level = min(bottom, y + h) - max(top, y) >= 0.5 * min(h, height)
-            gap = max(0, x - right, left - (x + w))
-            if level and gap <= NEAR_ROW * height and penned[i]:
-                joining.add(i)
-        if not joining:
-            return [pieces[i] for i in sorted(chosen)]
-        chosen |= joining
+    pen = _stroke_width(pieces[inkiest][1])
+    penned = np.array([_stroke_width(digit) >= SAME_PEN * pen for _, digit in pieces])
+
+    def joins(left, top, right, bottom):
+        gap_x, _ = _gaps(boxes, left, top, right, bottom)
+        overlap = np.minimum(bottom, boxes[:, 3]) - np.maximum(top, boxes[:, 1])
+        level = overlap >= 0.5 * np.minimum(boxes[:, 3] - boxes[:, 1], bottom - top)
+        return level & (gap_x <= NEAR_ROW * (bottom - top)) & penned
+
+    chosen = _grow(boxes, inkiest, joins)
+    return [piece for piece, keep in zip(pieces, chosen) if keep]
 
 
 def split_candidates(digit: Preprocessed) -> list[list[Preprocessed]]:
@@ -225,21 +218,34 @@ def _find_ink(rgba) -> _Ink:
 
 def _main_digit(ink: _Ink) -> np.ndarray:
     """(k,) labels of the biggest blob and of the blobs near it, growing outwards: one digit's pieces."""
-    areas = ink.stats[ink.ids, cv2.CC_STAT_AREA]
     boxes = ink.stats[ink.ids, :4].astype(np.int64)
     boxes[:, 2:] += boxes[:, :2]  # (left, top, right, bottom)
-    chosen = np.zeros(ink.ids.size, bool)
-    chosen[np.argmax(areas)] = True
+
+    def joins(left, top, right, bottom):
+        gap_x, gap_y = _gaps(boxes, left, top, right, bottom)
+        return np.maximum(gap_x, gap_y) <= NEAR_DIGIT * max(right - left, bottom - top)
+
+    return ink.ids[_grow(boxes, int(np.argmax(ink.stats[ink.ids, cv2.CC_STAT_AREA])), joins)]
+
+
+def _grow(boxes: np.ndarray, seed: int, joins) -> np.ndarray:
+    """(k,) bool: the `seed` box and every box that `joins(left, top, right, bottom)` of the group so far
+    accepts, until no more join. `boxes` is (k, 4) int64 (left, top, right, bottom)."""
+    chosen = np.zeros(len(boxes), bool)
+    chosen[seed] = True
     while True:
-        left, top = boxes[chosen, 0].min(), boxes[chosen, 1].min()
-        right, bottom = boxes[chosen, 2].max(), boxes[chosen, 3].max()
-        reach = NEAR_DIGIT * max(right - left, bottom - top)
-        gap_x = np.maximum(0, np.maximum(boxes[:, 0] - right, left - boxes[:, 2]))
-        gap_y = np.maximum(0, np.maximum(boxes[:, 1] - bottom, top - boxes[:, 3]))
-        near = ~chosen & (np.maximum(gap_x, gap_y) <= reach)
-        if not near.any():
-            return ink.ids[chosen]
-        chosen |= near
+        group = boxes[chosen, 0].min(), boxes[chosen, 1].min(), boxes[chosen, 2].max(), boxes[chosen, 3].max()
+        joining = ~chosen & joins(*group)
+        if not joining.any():
+            return chosen
+        chosen |= joining
+
+
+def _gaps(boxes: np.ndarray, left, top, right, bottom) -> tuple[np.ndarray, np.ndarray]:
+    """(k,) columns and (k,) rows from each (left, top, right, bottom) box to a group's box; 0 if touching."""
+    gap_x = np.maximum(0, np.maximum(boxes[:, 0] - right, left - boxes[:, 2]))
+    gap_y = np.maximum(0, np.maximum(boxes[:, 1] - bottom, top - boxes[:, 3]))
+    return gap_x, gap_y
 
 
 def _as_rgba(image) -> np.ndarray:

@@ -48,7 +48,8 @@ def evaluate_sets(predictor, samples: list[Sample], *, all_as_numbers: bool = Fa
         result = results[sample.set]
         result["count"] += 1
         try:
-            reading = read_picture(predictor, read_image(sample.path), number=all_as_numbers or is_number_set(sample.set))
+            as_number = all_as_numbers or is_number_set(sample.set)
+            reading = read_picture(predictor, read_image(sample.path), number=as_number)
             read = reading.number or ""
         except ImageError as exc:
             read = f"unreadable: {exc}"
