@@ -20,7 +20,8 @@ REFERENCE_RUNS = {
     "paper-s-2": ["train", "--arch", "paper-s-2", "--name", "paper-s-2"],
     "paper-s-3": ["train", "--arch", "paper-s-3", "--name", "paper-s-3"],
     "paper-s-4": ["train", "--arch", "paper-s-4", "--name", "paper-s-4"],
-    "paper-h": ["train", "--arch", "paper-h", "--name", "paper-h", "--set-default"],
+    "paper-h": ["train", "--arch", "paper-h", "--name", "paper-h"],
+    "paper-h-stated": ["train", "--arch", "paper-h-stated", "--name", "paper-h-stated"],
     "digitlab": ["train", "--arch", "digitlab", "--name", "digitlab"],
 }
 DEFAULT_RUN = "digitlab"  # the best reader of real handwriting among the reference runs
@@ -328,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int, help="per replica; the global batch is this x replicas")
     train.add_argument("--lr", type=float, help="initial learning rate")
-    train.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (Paper H: 0.99)")
+    train.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (Paper H states 0.99)")
     train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
     train.add_argument("--patience", type=int, help="early stopping: epochs without a lower validation loss, counted once "
                                                              "BatchNorm's running statistics have settled")

@@ -36,7 +36,7 @@ class TrainConfig:
     """The training knobs both papers vary. `batch_size` is per replica: the global batch is
     `batch_size` x replicas, Paper H's rule for several accelerators.
 
-    `lr_decay` multiplies the learning rate once per epoch (Paper H: 0.99), applied smoothly
+    `lr_decay` multiplies the learning rate once per epoch (Paper H states 0.99), applied smoothly
     per step as Keras' ExponentialDecay. `early_stopping` is the patience in epochs on
     validation loss (Paper H: 2), counted once BatchNorm has settled (`bn_settling_epochs`);
     `restore_best` then keeps the epoch of lowest validation loss.
@@ -85,8 +85,19 @@ class TrainConfig:
 
 
 PAPER_S_CONFIG = TrainConfig(protocol="paper-s", epochs=40, batch_size=32, learning_rate=1e-3, restore_best=False)
-PAPER_H_CONFIG = TrainConfig(
+# Paper H as its text states it: Adam 1e-3 decayed x0.99, batch 1,000. Here that reads
+# 98.9-99.2 % of MNIST's test digits (README), not the paper's 99.40 %.
+PAPER_H_STATED_CONFIG = TrainConfig(
     protocol="paper-h", epochs=100, batch_size=1000, learning_rate=1e-3, lr_decay=0.99, early_stopping=2
+)
+# Paper H's network is the one of Martin Gorner's codelab "TensorFlow, Keras and deep
+# learning, without a PhD" (keras_05_mnist_batch_norm), where Adam starts at 0.01 and decays
+# per epoch. With that schedule, the paper's batch rule (128 x accelerators) and its early
+# stopping, the network behaves as the paper reports its run (converged within 10 epochs,
+# best epoch near 8, 99.8 % train) and reads 99.18-99.33 % of the test digits over seeds
+# 0-4 (seed 0: 99.33 %); the stated knobs do not. `paper-h` trains this way.
+PAPER_H_CONFIG = TrainConfig(
+    protocol="paper-h", epochs=30, batch_size=128, learning_rate=1e-2, lr_decay=0.7, early_stopping=2
 )
 # The knobs each architecture preset was published with (Paper S does not state its
 # optimizer or batch size: Keras' defaults, Adam and 32, are assumed).
@@ -96,6 +107,7 @@ CONFIG_PRESETS: dict[str, TrainConfig] = {
     "paper-s-3": PAPER_S_CONFIG,
     "paper-s-4": PAPER_S_CONFIG,
     "paper-h": PAPER_H_CONFIG,
+    "paper-h-stated": PAPER_H_STATED_CONFIG,
     "digitlab": TrainConfig(protocol="full", epochs=20, batch_size=128, learning_rate=2e-3, lr_decay=0.85,
                             early_stopping=5, augment=True),
     "small": TrainConfig(protocol="full", epochs=5, batch_size=128),

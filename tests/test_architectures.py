@@ -25,6 +25,8 @@ EXPECTED_PARAMS = {
     # Paper H: 28 -> 28 -> 14 -> 7; BatchNorm has 4 numbers per channel (2 trained, 2 running).
     "paper-h": conv(3, 1, 12) + 4 * 12 + conv(6, 12, 24) + 4 * 24 + conv(6, 24, 32) + 4 * 32
     + dense(7 * 7 * 32, 200) + dense(200, 10),
+    "paper-h-stated": conv(3, 1, 12) + 4 * 12 + conv(6, 12, 24) + 4 * 24 + conv(6, 24, 32) + 4 * 32
+    + dense(7 * 7 * 32, 200) + dense(200, 10),
     "digitlab": conv(3, 1, 32) + 4 * 32 + conv(3, 32, 32) + 4 * 32 + conv(3, 32, 64) + 4 * 64
     + conv(3, 64, 64) + 4 * 64 + dense(7 * 7 * 64, 128) + dense(128, 10),
     "small": conv(3, 1, 16) + conv(3, 16, 32) + dense(7 * 7 * 32, 64) + dense(64, 10),
@@ -64,6 +66,16 @@ def test_paper_h_layout():
     kernel = model.get_layer("conv2").kernel.numpy()
     assert abs(kernel.std() - 0.088) < 0.01  # truncated normal sigma 0.1 has std ~0.088
     assert model.get_layer("conv2").bias.numpy() == pytest.approx(0.1)
+    dense = model.get_layer("dense1")
+    assert abs(dense.kernel.numpy().std() - 0.088) < 0.01 and dense.bias.numpy() == pytest.approx(0.1)
+
+
+def test_truncated_normal_for_convolutions_only():
+    model = build_model(PRESETS["paper-h"].replace(init="truncated_normal_conv"))
+    conv = model.get_layer("conv2")
+    assert abs(conv.kernel.numpy().std() - 0.088) < 0.01 and conv.bias.numpy() == pytest.approx(0.1)
+    dense = model.get_layer("dense1")  # Glorot uniform over 1568 + 200 units: std sqrt(2 / 1768) ~ 0.034
+    assert abs(dense.kernel.numpy().std() - 0.034) < 0.003 and dense.bias.numpy() == pytest.approx(0.0)
 
 
 def test_mixed_precision_keeps_float32_output():

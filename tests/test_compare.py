@@ -49,13 +49,14 @@ def captions(app) -> list[str]:
 
 def test_compare_shows_the_reference_runs_from_curves_to_misread_digits(shell):
     app = open_compare(shell)
-    assert app.multiselect(key="compare_runs").value == ["paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4", "paper-h"]
+    assert app.multiselect(key="compare_runs").value == ["paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4",
+                                                         "paper-h", "paper-h-stated"]
     assert [s.value for s in app.subheader] == SECTIONS
     charts = app.get("plotly_chart")
-    assert len(charts) == 2 + 5  # curves, bars, one confusion matrix per run
+    assert len(charts) == 2 + 6  # curves, bars, one confusion matrix per run
     assert list(app.dataframe[0].value["run"]) == app.multiselect(key="compare_runs").value  # size and speed
     assert any("150×150×3" in c and "99.40 %" in c for c in captions(app))
-    assert len(app.tabs) == 5
+    assert len(app.tabs) == 6
     # The misread digits start from the first run's most frequent confusion (stored matrix).
     matrix = registry.read_record("paper-s-1")["metrics"]["test"]["confusion_matrix"]
     cell = (app.selectbox(key="compare_misread_true").value, app.selectbox(key="compare_misread_predicted").value)

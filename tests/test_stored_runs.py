@@ -64,8 +64,10 @@ def test_stored_accuracy_is_what_the_model_scores(name):
 
 
 def test_reference_accuracies_are_what_these_networks_reach_on_mnist():
-    # Paper H reports 99.40 %; with its published knobs we measure 98.9-99.2 % (README).
-    assert registry.get_run("paper-h").test_accuracy >= 0.99
+    # Paper H reports 99.40 %: its network with the schedule of the codelab it comes from
+    # reaches 99.3 %; with the knobs the paper states we measure 98.9-99.2 % (README).
+    assert registry.get_run("paper-h").test_accuracy >= 0.993
+    assert registry.get_run("paper-h-stated").test_accuracy >= 0.985
     # Paper S's networks on 28x28 MNIST: every depth reads at least 97 % of its test digits.
     for name in ("paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4"):
         assert registry.get_run(name).test_accuracy >= 0.97, name

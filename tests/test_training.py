@@ -107,7 +107,7 @@ def test_auto_precision_follows_the_hardware():
 
 
 def test_lr_decay_per_epoch():
-    optimizer = training.make_optimizer(training.PAPER_H_CONFIG, steps_per_epoch=55)
+    optimizer = training.make_optimizer(training.PAPER_H_STATED_CONFIG, steps_per_epoch=55)
     schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
     assert float(schedule(55)) == pytest.approx(1e-3 * 0.99)
     assert float(schedule(550)) == pytest.approx(1e-3 * 0.99**10)
@@ -161,7 +161,7 @@ def test_time_estimate_is_near_the_reference_runs_measured_epochs():
     runs, _ = registry.list_runs(root=registry.models_dir())
     records = [run.record for run in runs]
     by_name = {run.name: run.record for run in runs}
-    for name in ("paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4", "paper-h"):
+    for name in ("paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4", "paper-h", "paper-h-stated"):
         record = by_name[name]
         spec = ArchSpec.from_dict(record["spec"])
         config = training.TrainConfig.from_dict(record["config"])
