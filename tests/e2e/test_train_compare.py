@@ -39,16 +39,18 @@ def test_a_tiny_job_learns_live_and_lands_on_compare(page, models_copy):
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Queued e2e-tiny").wait_for()
     # Live: the progress line moves through the epochs and the curves appear.
-    page.get_by_text(re.compile(r"epoch [123]/3 · step \d+/\d+")).wait_for(timeout=120_000)
+    # Read the line in the same step that finds it: a tiny job can finish between two calls.
+    first = page.wait_for_function(
+        r"() => (document.body.innerText.match(/epoch [123]\/3 · step \d+\/\d+/) || [null])[0]",
+        timeout=120_000).json_value()
     page.get_by_text("accuracy", exact=True).first.wait_for()
     page.screenshot(path="/tmp/digitlab-train-live.png", full_page=True)
-    first = page.get_by_text(re.compile(r"epoch [123]/3 · step \d+/\d+")).first.inner_text()
     # Leave the page and come back: the job kept going and finished.
     open_page(page, "Draw")
     open_page(page, "Train")
     page.get_by_text(re.compile(r"e2e-tiny · complete after 3 epochs")).wait_for(timeout=180_000)
     assert (models_copy / "e2e-tiny" / "model.keras").is_file()
-    assert first  # a live progress line was seen before it finished
+    assert re.fullmatch(r"epoch [123]/3 · step \d+/\d+", first)  # a live line was seen before it finished
     open_page(page, "Compare")
     page.get_by_label("Runs to compare").first.click()
     page.get_by_role("option", name="e2e-tiny").wait_for()
