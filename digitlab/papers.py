@@ -13,6 +13,11 @@ REPORTED = {
     "paper-h": {"train": 0.9982, "validation": None, "test": 0.9940},
 }
 REPORTED["paper-h-stated"] = REPORTED["paper-h"]
+# How each of our Paper H runs trains its network, as `why_they_differ` words it.
+PAPER_H_RUNS = {
+    "paper-h": "its network trained as in the codelab it comes from (Adam 0.01, decayed per epoch, batch 128) reads",
+    "paper-h-stated": "with the knobs its text states (Adam 0.001 ×0.99, batch 1,000) it reads",
+}
 
 
 def _pct(value) -> str:
@@ -74,15 +79,8 @@ def why_they_differ(rows) -> str:
         parts.append("Paper S fed 150×150×3 upscaled images to its networks and reports far lower accuracies "
                      "than the same networks reach on MNIST's own 28×28 pixels")
     by_run = {row["run"]: row for row in rows}
-    if "paper-h" in by_run or "paper-h-stated" in by_run:
-        ours = []
-        if "paper-h" in by_run:
-            row = by_run["paper-h"]
-            ours.append(f"its network trained as in the codelab it comes from (Adam 0.01, decayed per epoch, "
-                        f"batch 128) reads {_pct(row['ours test'])} after {row['epochs']} epochs")
-        if "paper-h-stated" in by_run:
-            row = by_run["paper-h-stated"]
-            ours.append(f"with the knobs its text states (Adam 0.001 ×0.99, batch 1,000) it reads "
-                        f"{_pct(row['ours test'])} after {row['epochs']} epochs")
+    ours = [f"{how} {_pct(by_run[run]['ours test'])} after {by_run[run]['epochs']} epochs"
+            for run, how in PAPER_H_RUNS.items() if run in by_run]
+    if ours:
         parts.append(f"Paper H reports {_pct(REPORTED['paper-h']['test'])}; " + ", and ".join(ours))
     return "; ".join(parts) + "." if parts else ""
