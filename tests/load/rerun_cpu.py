@@ -1,10 +1,14 @@
-"""Server CPU per Draw rerun with a drawing: `python -m tests.load.rerun_cpu [--reruns 40]`.
+"""Server CPU per Draw rerun with a drawing: `python -m tests.load.rerun_cpu [--reruns 40] [--compare CHECKOUT]`.
 
-Starts the app (a copy of models/), opens one protocol-level session, warms it up, then sends
-`--reruns` strokes one after another, each a different MNIST test digit, waiting for each run
-to finish; the server's CPU (/proc/PID/stat, 10 ms ticks) is read before and after every rerun.
-A second pass sends the same drawings again from a second session: what a drawing costs when
-another student's session has already drawn it. Prints medians and means in milliseconds (JSON).
+Starts the app (on a copy of models/), opens one protocol-level session, and sends `--reruns`
+strokes one after another, each a different MNIST test digit, waiting for each run to finish;
+the server's CPU (/proc/PID/stat, 10 ms ticks) is read before and after every rerun. A second
+pass sends the same drawings again from a second session: what a drawing costs when another
+student has already drawn it. The first drawing of each pass (model loading) is not counted.
+
+`--compare CHECKOUT` also starts the app from another checkout of digitlab (e.g. an older
+commit: `git archive COMMIT | tar -x -C /tmp/before`) and alternates every drawing between
+the two servers, so machine noise hits both alike. Prints medians and means in ms, then JSON.
 """
 
 import argparse
@@ -13,56 +17,97 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
+from tests.e2e.conftest import free_port
 from tests.load.classroom import REPO, process_cpu_seconds
 from tests.load.drawings import canvas_drawings
 from tests.load.protocol import Session
 
 
-async def measure(url: str, pid: int, reruns: int) -> dict:
+def start_server(checkout: Path, models: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=checkout, env={**os.environ, "DIGITLAB_MODELS": str(models)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError(f"the app in {checkout} did not start within {timeout:.0f} s")
+
+
+async def _rerun(session: Session, pid: int, value: str) -> float:
+    before = process_cpu_seconds(pid)
+    mark = session.rerun({"canvas": ("json_value", value)}, fragment_id=session.widgets["canvas"].fragment_id)
+    finished = await session.wait_for(mark, ("finished",), 180)
+    if finished is None or finished.kind != "finished" or session.problems(mark):
+        raise RuntimeError(f"rerun failed: {finished} {session.problems(mark)}")
+    return process_cpu_seconds(pid) - before
+
+
+async def measure(servers: dict[str, tuple[str, int]], reruns: int) -> dict:
+    """servers: label -> (url, pid). Every drawing goes to each server in turn."""
     drawings = canvas_drawings(reruns + 1, seed=1)
-    figures = {}
-    for label, batch in (("new drawing", drawings), ("drawing seen before, another session", drawings)):
-        session = Session(url)
-        await session.connect()
-        await session.wait_for(session.rerun(), ("finished",), 120)
-        samples = []
-        for index, drawing in enumerate(batch):
-            before = process_cpu_seconds(pid)
-            mark = session.rerun({"canvas": ("json_value", drawing.value)},
-                                 fragment_id=session.widgets["canvas"].fragment_id)
-            finished = await session.wait_for(mark, ("finished",), 120)
-            if finished is None or finished.kind != "finished" or session.problems(mark):
-                raise RuntimeError(f"rerun failed: {finished} {session.problems(mark)}")
-            if index:  # the first one loads and compiles models
-                samples.append(process_cpu_seconds(pid) - before)
-        await session.close()
-        figures[label] = {"reruns": len(samples), "median_ms": round(statistics.median(samples) * 1000),
-                          "mean_ms": round(statistics.fmean(samples) * 1000, 1)}
+    figures = {label: {} for label in servers}
+    for case in ("new drawing", "drawing seen before, another session"):
+        sessions = {}
+        for label, (url, _) in servers.items():
+            sessions[label] = Session(url)
+            await sessions[label].connect()
+            await sessions[label].wait_for(sessions[label].rerun(), ("finished",), 180)
+        samples = {label: [] for label in servers}
+        for index, drawing in enumerate(drawings):
+            for label, (_, pid) in servers.items():
+                cpu = await _rerun(sessions[label], pid, drawing.value)
+                if index:
+                    samples[label].append(cpu)
+        for label in servers:
+            await sessions[label].close()
+            figures[label][case] = {"reruns": len(samples[label]),
+                                    "median_ms": round(statistics.median(samples[label]) * 1000),
+                                    "mean_ms": round(statistics.fmean(samples[label]) * 1000, 1)}
     return figures
 
 
 def main() -> None:
-    from tests.e2e.conftest import start_app
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--reruns", type=int, default=40)
+    parser.add_argument("--compare", type=Path, help="another checkout of digitlab to measure side by side")
     args = parser.parse_args()
+    checkouts = {"this checkout": REPO, **({f"{args.compare}": args.compare.resolve()} if args.compare else {})}
+    servers, processes = {}, []
     with tempfile.TemporaryDirectory(prefix="digitlab-rerun-") as folder:
-        models = Path(folder) / "models"
-        shutil.copytree(REPO / "models", models, ignore=shutil.ignore_patterns(".tmp-*", ".trash-*", ".jobs.lock"))
-        server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(models)})
         try:
-            figures = asyncio.run(measure(url, server.pid, args.reruns))
+            for index, (label, checkout) in enumerate(checkouts.items()):
+                models = Path(folder) / f"models-{index}"
+                shutil.copytree(REPO / "models", models,
+                                ignore=shutil.ignore_patterns(".tmp-*", ".trash-*", ".jobs.lock"))
+                server, url = start_server(checkout, models)
+                processes.append(server)
+                servers[label] = (url, server.pid)
+            figures = asyncio.run(measure(servers, args.reruns))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-    for label, values in figures.items():
-        print(f"Draw rerun, {label}: median {values['median_ms']} ms, mean {values['mean_ms']} ms of server CPU "
-              f"({values['reruns']} reruns)")
-    print(json.dumps({"load_average": os.getloadavg(), **figures}))
+            for server in processes:
+                server.terminate()
+                server.wait(timeout=30)
+    for label, cases in figures.items():
+        for case, values in cases.items():
+            print(f"{label}: Draw rerun, {case}: median {values['median_ms']} ms, mean {values['mean_ms']} ms "
+                  f"of server CPU ({values['reruns']} reruns)")
+    print(json.dumps({"load_average": [round(x, 2) for x in os.getloadavg()], **figures}))
 
 
 if __name__ == "__main__":
