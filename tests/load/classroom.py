@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -192,9 +194,9 @@ def summary(figures: dict) -> str:
             f"load test client CPU {figures['client_cpu_s']} s; load average before {figures['load_average_before']}")
 
 
-def run_class(*, students: int, seconds: float, answer_timeout: float = 30, seed: int = 0,
-              env: dict | None = None) -> dict:
-    """Start the app on a copy of models/, play the class, stop the server; returns the figures."""
+@contextlib.contextmanager
+def serve(env: dict | None = None):
+    """The app on a free loopback port with a copy of models/: yields (url, server pid); stops it after."""
     from tests.e2e.conftest import start_app
 
     with tempfile.TemporaryDirectory(prefix="digitlab-load-") as folder:
@@ -202,14 +204,21 @@ def run_class(*, students: int, seconds: float, answer_timeout: float = 30, seed
         shutil.copytree(REPO / "models", models, ignore=shutil.ignore_patterns(".tmp-*", ".trash-*", ".jobs.lock"))
         server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(models), **(env or {})})
         try:
-            return asyncio.run(play(url, server.pid, students=students, seconds=seconds,
-                                    answer_timeout=answer_timeout, seed=seed))
+            yield url, server.pid
         finally:
             server.terminate()
             try:
                 server.wait(timeout=30)
-            except Exception:
+            except subprocess.TimeoutExpired:
                 server.kill()
+
+
+def run_class(*, students: int, seconds: float, answer_timeout: float = 30, seed: int = 0,
+              env: dict | None = None) -> dict:
+    """Start the app, play the class, stop the server; returns the figures."""
+    with serve(env) as (url, pid):
+        return asyncio.run(play(url, pid, students=students, seconds=seconds, answer_timeout=answer_timeout,
+                                seed=seed))
 
 
 def main() -> None:
