@@ -29,7 +29,7 @@ class PredictorPool:
         # `load(name) -> Predictor`; Predictor.load by default (imported late: TensorFlow).
         self._load = load
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[int, object]] = {}  # name -> (file stamp, Predictor or error line)
+        self._entries: dict[str, tuple[int, object]] = {}  # name -> (file stamp, Predictor or the error)
         self._loading: dict[str, threading.Lock] = {}
 
     def get(self, name: str, model_path: str | Path):
@@ -48,8 +48,8 @@ class PredictorPool:
                     entry = (stamp, self._load_one(name))
                     with self._lock:
                         self._entries[name] = entry
-        if isinstance(entry[1], str):
-            raise ModelUnavailable(entry[1])
+        if isinstance(entry[1], ModelUnavailable):
+            raise ModelUnavailable(str(entry[1]))
         return entry[1]
 
     def forget_except(self, names) -> None:
@@ -71,4 +71,4 @@ class PredictorPool:
                 predictor.predict(np.zeros((size, 28, 28), np.float32))
             return predictor
         except Exception as error:  # a broken model.keras or run.json must not break the page for everyone
-            return f"{name}: cannot be loaded ({' '.join(str(error).split())[:200]})"
+            return ModelUnavailable(f"{name}: cannot be loaded ({' '.join(str(error).split())[:200]})")
