@@ -1,9 +1,10 @@
-"""Architecture specs (frozen, JSON-serialisable), the presets of both papers, and `build_model`."""
+"""Architecture specs (frozen, JSON-serialisable) and `build_model`; the named networks live in `presets`."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -19,6 +20,9 @@ class ConvSpec:
     strides: int = 1
     batch_norm: bool = False
     pool: bool = True
+
+    def replace(self, **changes) -> "ConvSpec":
+        return dataclasses.replace(self, **changes)
 
 
 INITS = ("glorot_uniform", "truncated_normal", "truncated_normal_conv")
@@ -81,72 +85,12 @@ class ArchSpec:
         data["dense_units"] = tuple(data.get("dense_units", ()))
         return cls(**data)
 
+    def to_json(self) -> str:
+        """The spec as one compact JSON line (the CLI's `--spec-json`)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
     def replace(self, **changes) -> "ArchSpec":
         return dataclasses.replace(self, **changes)
-
-
-def _paper_s(filters: tuple[int, ...], dense: int) -> ArchSpec:
-    return ArchSpec(
-        convs=tuple(ConvSpec(f) for f in filters),
-        dense_units=(dense,),
-        dropout=0.25,
-        dropout_position="before_dense",
-        description=f"Paper S, {len(filters)} conv layer{'s' if len(filters) > 1 else ''}: "
-        f"filters {'/'.join(map(str, filters))}, 3x3, ReLU, 2x2 max pool each; Dropout 0.25; Dense {dense}",
-    )
-
-
-_PAPER_H = ArchSpec(
-    convs=(
-        ConvSpec(12, kernel_size=3, strides=1, batch_norm=True, pool=False),
-        ConvSpec(24, kernel_size=6, strides=2, batch_norm=True, pool=False),
-        ConvSpec(32, kernel_size=6, strides=2, batch_norm=True, pool=False),
-    ),
-    dense_units=(200,),
-    dropout=0.4,
-    dropout_position="after_dense",
-    init="truncated_normal",
-    init_std=0.1,
-    bias_init=0.1,
-    description="Paper H: conv 3x3x12 s1, 6x6x24 s2, 6x6x32 s2, each BN + ReLU; Dense 200; Dropout 0.4",
-)
-
-PRESETS: dict[str, ArchSpec] = {
-    "paper-s-1": _paper_s((64,), 64),
-    "paper-s-2": _paper_s((64, 128), 128),
-    "paper-s-3": _paper_s((64, 128, 512), 512),
-    "paper-s-4": _paper_s((64, 128, 512, 1024), 512),
-    "paper-h": _PAPER_H,
-    # The same network, trained with the knobs exactly as Paper H's text states them.
-    "paper-h-stated": _PAPER_H.replace(description=_PAPER_H.description + " (the paper's stated knobs)"),
-    "digitlab": ArchSpec(
-        convs=(
-            ConvSpec(32, batch_norm=True, pool=False),
-            ConvSpec(32, batch_norm=True, pool=True),
-            ConvSpec(64, batch_norm=True, pool=False),
-            ConvSpec(64, batch_norm=True, pool=True),
-        ),
-        dense_units=(128,),
-        dropout=0.3,
-        dropout_position="after_dense",
-        bn_momentum=0.9,
-        description="digitlab's reader: conv 32, 32, 64, 64 (3x3, BN, ReLU; pooled in pairs); Dense 128; "
-        "Dropout 0.3; trained with handwriting-style augmentation",
-    ),
-    "small": ArchSpec(
-        convs=(ConvSpec(16), ConvSpec(32)),
-        dense_units=(64,),
-        dropout=0.25,
-        description="Small and fast: conv 16 and 32, 3x3, each pooled; Dense 64 (classroom default)",
-    ),
-}
-
-
-def get_preset(name: str) -> ArchSpec:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(PRESETS)}") from None
 
 
 def build_model(spec: ArchSpec, *, dtype_policy: str | None = None, name: str = "digitlab"):
@@ -156,6 +100,8 @@ def build_model(spec: ArchSpec, *, dtype_policy: str | None = None, name: str = 
     probabilities. `dtype_policy` (e.g. "mixed_bfloat16") applies to every layer but the
     final softmax, which stays float32 for stable probabilities.
     """
+    # Imported here, not at the top: specs are configuration, read by pages and commands that
+    # must not wait for TensorFlow to load.
     import keras
     from keras import layers
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from digitlab import papers, registry
+from digitlab.jobs import JobManager
+from digitlab.records import RunRecord
 
 MODEL_KEY = "model_name"
 SHELL_KEY = "shell_ran"  # the app shell has run in this session
@@ -46,8 +48,7 @@ def reproduction_rows() -> list[dict]:
 def servable_runs() -> list[dict]:
     """Runs with a trained model, the default first."""
     runs, _ = stored_runs()
-    usable = [r for r in runs if r["status"] in ("complete", "stopped", "interrupted") and Path(r["path"]).is_file()]
-    return sorted(usable, key=lambda r: (not r["default"], r["name"]))
+    return sorted((r for r in runs if r["servable"]), key=lambda r: (not r["default"], r["name"]))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
@@ -63,6 +64,23 @@ def predictor(name: str):
     return _predictor(name, path.stat().st_mtime)
 
 
+def model_picker() -> None:
+    """The sidebar's choice of this tab's model, with each run's MNIST accuracy; the default first."""
+    runs = servable_runs()
+    if not runs:
+        st.warning("No trained model yet: run `python -m digitlab reproduce`.")
+        return
+    names = [r["name"] for r in runs]
+    labels = {
+        r["name"]: f"{r['name']}{' (default)' if r['default'] else ''} · "
+        + (f"{100 * r['mnist_test_accuracy']:.2f} % on MNIST" if r["mnist_test_accuracy"] is not None else r["status"])
+        for r in runs
+    }
+    if st.session_state.get(MODEL_KEY) not in names:
+        st.session_state[MODEL_KEY] = names[0]
+    st.selectbox("Active model (this tab)", names, key=MODEL_KEY, format_func=labels.get)
+
+
 def active_model() -> str | None:
     """This tab's model: chosen in the sidebar, else the default run."""
     names = [r["name"] for r in servable_runs()]
@@ -71,9 +89,7 @@ def active_model() -> str | None:
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(root: str):
-    from digitlab.jobs import JobManager
-
+def _job_manager(root: str) -> JobManager:
     return JobManager(Path(root))
 
 
@@ -83,13 +99,12 @@ def job_manager():
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _timed_records(root: str) -> list[dict]:
+def _timed_records(root: str) -> list[RunRecord]:
     runs, _ = registry.list_runs(root=Path(root))
-    return [{key: run.record.get(key) for key in ("spec", "config", "images_per_s", "global_batch_size", "replicas")}
-            for run in runs if run.status == "complete"]
+    return [run.record for run in runs if run.status == "complete"]
 
 
-def timed_records() -> list[dict]:
+def timed_records() -> list[RunRecord]:
     """The timing facts of finished runs, for estimating training time on this machine."""
     return _timed_records(str(registry.models_dir()))
 
