@@ -62,7 +62,7 @@ def why_they_differ(rows) -> str:
     """One sentence on why the papers' figures differ from ours, for the reference runs in `rows`."""
     names = {row["run"] for row in rows}
     parts = []
-    if any(name.startswith("paper-s") for name in names):
+    if names & {preset.name for preset in presets.of_paper("Paper S")}:
         parts.append("Paper S fed 150×150×3 upscaled images to its networks and reports far lower accuracies "
                      "than the same networks reach on MNIST's own 28×28 pixels")
     by_run = {row["run"]: row for row in rows}

@@ -170,6 +170,11 @@ def reference_runs() -> dict[str, list[str]]:
     return {preset.name: preset.command for preset in PRESETS.values() if preset.reference}
 
 
+def of_paper(paper: str) -> list[Preset]:
+    """The presets of one paper's networks ("Paper S": its 1-4 layer networks), in table order."""
+    return [preset for preset in PRESETS.values() if preset.reported and preset.reported.paper == paper]
+
+
 def reported() -> dict[str, Reported]:
     """The papers' figures of every preset that has them, by preset (and reference run) name."""
     return {preset.name: preset.reported for preset in PRESETS.values() if preset.reported}

@@ -37,8 +37,7 @@ def start_job(name: str, preset: str, spec, config) -> None:
 def start_classroom(train_size: int, epochs: int) -> None:
     stamp = datetime.datetime.now().strftime("%H%M%S")
     queued = []
-    for depth in range(1, 5):
-        preset = presets.get(f"paper-s-{depth}")
+    for preset in presets.of_paper("Paper S"):
         arch = preset.name
         try:
             manager.submit(f"{arch}-class-{stamp}", arch, preset.spec,
