@@ -21,6 +21,7 @@ ui.job_manager()
 
 with st.sidebar:
     ui.model_picker()
+    ui.teacher_login()
 
 st.session_state[ui.SHELL_KEY] = True
 if ui.WANTED_PAGE_KEY in st.session_state:  # a page opened before the shell had ever run

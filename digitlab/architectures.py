@@ -167,15 +167,26 @@ def conv_layer_names(spec: ArchSpec) -> list[str]:
     return [f"conv{i}" for i in range(1, len(spec.convs) + 1)]
 
 
-def flops_per_image(spec: ArchSpec) -> int:
-    """Multiply-adds x 2 of one forward pass through the convolutions and dense layers.
+@dataclass(frozen=True)
+class LayerCost:
+    """One weighted layer of a network: its output shape, parameters and multiply-adds per image."""
 
-    Training costs about three times this per image (forward, and backward for inputs
-    and weights); used to estimate training time from runs already timed on this machine.
+    name: str
+    output_shape: tuple[int, ...]
+    params: int
+    multiply_adds: int
+
+
+def layer_costs(spec: ArchSpec) -> list[LayerCost]:
+    """Every weighted layer of `build_model(spec)` with its cost, computed from the spec alone.
+
+    A convolution holds k*k*C_in*C_out weights + C_out biases and does k*k*C_in*C_out
+    multiply-adds per output position; BatchNorm holds 4 numbers per channel (scale, shift and
+    the running mean and variance). Raises ValueError if the convolutions shrink 28x28 to nothing.
     """
     height, width, channels = INPUT_SHAPE
-    total = 0
-    for conv in spec.convs:
+    costs = []
+    for i, conv in enumerate(spec.convs, start=1):
         if spec.padding == "same":
             height, width = -(-height // conv.strides), -(-width // conv.strides)
         else:
@@ -183,12 +194,33 @@ def flops_per_image(spec: ArchSpec) -> int:
             width = (width - conv.kernel_size) // conv.strides + 1
         if height < 1 or width < 1:
             raise ValueError("the convolutions shrink 28x28 to nothing: use 'same' padding or fewer layers")
-        total += 2 * height * width * conv.filters * conv.kernel_size**2 * channels
+        weights = conv.kernel_size**2 * channels * conv.filters
+        costs.append(LayerCost(f"conv{i}", (height, width, conv.filters), weights + conv.filters,
+                               height * width * weights))
+        if conv.batch_norm:
+            costs.append(LayerCost(f"bn{i}", (height, width, conv.filters), 4 * conv.filters, 0))
         channels = conv.filters
         if conv.pool:
             height, width = (-(-height // 2), -(-width // 2)) if spec.padding == "same" else (height // 2, width // 2)
+            if height < 1 or width < 1:
+                raise ValueError("the pooling shrinks 28x28 to nothing: use 'same' padding or fewer layers")
     features = height * width * channels
-    for units in (*spec.dense_units, NUM_CLASSES):
-        total += 2 * features * units
+    for i, units in enumerate((*spec.dense_units, NUM_CLASSES), start=1):
+        name = f"dense{i}" if i <= len(spec.dense_units) else "logits"
+        costs.append(LayerCost(name, (units,), features * units + units, features * units))
         features = units
-    return total
+    return costs
+
+
+def parameter_count(spec: ArchSpec) -> int:
+    """What `build_model(spec).count_params()` gives, without building it."""
+    return sum(cost.params for cost in layer_costs(spec))
+
+
+def flops_per_image(spec: ArchSpec) -> int:
+    """Multiply-adds x 2 of one forward pass through the convolutions and dense layers.
+
+    Training costs about three times this per image (forward, and backward for inputs
+    and weights); used to estimate training time from runs already timed on this machine.
+    """
+    return 2 * sum(cost.multiply_adds for cost in layer_costs(spec))

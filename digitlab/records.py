@@ -22,11 +22,17 @@ class RecordError(ValueError):
 
 @dataclass
 class JobInfo:
-    """A run queued from the app: when it was submitted and started, and its worker's pid."""
+    """A run queued from the app: when it was submitted and started, its worker's pid, and whose it is.
+
+    `owner` is the browser session that queued it (None: the command line or an older version);
+    `teacher` says it was queued with the teacher's rights (it goes first in the queue).
+    """
 
     submitted: float = 0.0
     pid: int | None = None
     started: float | None = None
+    owner: str | None = None
+    teacher: bool = True
 
 
 @dataclass
@@ -160,8 +166,18 @@ class RunRecord:
 
 
 def _job(values: dict) -> JobInfo:
-    fields = {f.name for f in dataclasses.fields(JobInfo)}
-    return JobInfo(**{k: v for k, v in values.items() if k in fields and v is not None})
+    """A job's fields, each of the wrong type or missing read as its default: one bad value must
+    not take the scheduler (and every page) down."""
+    def number(key, kind, default):
+        try:
+            return kind(values[key]) if values.get(key) is not None else default
+        except (TypeError, ValueError):
+            return default
+
+    owner = values.get("owner")
+    return JobInfo(submitted=number("submitted", float, 0.0), pid=number("pid", int, None),
+                   started=number("started", float, None), owner=owner if isinstance(owner, str) else None,
+                   teacher=values.get("teacher") is not False)
 
 
 @dataclass(frozen=True)

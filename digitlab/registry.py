@@ -195,13 +195,15 @@ def write_record(name: str, record: RunRecord, *, root: Path | None = None) -> N
 def read_record(name: str, *, root: Path | None = None) -> RunRecord:
     path = run_path(name, root) / RUN_FILE
     try:
-        return RunRecord.from_dict(json.loads(path.read_text()))
+        record = RunRecord.from_dict(json.loads(path.read_text()))
     except FileNotFoundError:
         raise RegistryError(f"no run named {name!r}") from None
     except RecordError as exc:
         raise RegistryError(f"run {name!r}: {exc}") from None
     except (OSError, ValueError) as exc:
         raise RegistryError(f"run {name!r}: unreadable {RUN_FILE} ({exc})") from None
+    record.name = name  # the folder's name is the run's, whatever the file says
+    return record
 
 
 def default_name(*, root: Path | None = None) -> str | None:

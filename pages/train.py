@@ -5,7 +5,7 @@ import datetime
 import pandas as pd
 import streamlit as st
 
-from digitlab import architectures, charts, data, jobs, presets
+from digitlab import architectures, charts, classroom, data, jobs, presets
 from digitlab.architectures import INITS
 from digitlab.config import OPTIMIZERS, PRECISIONS, estimate_epoch_seconds
 from pages import ui
@@ -15,6 +15,7 @@ ui.require_shell("pages/train.py")
 st.title("Train")
 manager = ui.job_manager()
 MESSAGE_KEY = "train_message"
+QUEUE_SHOWN = 20  # queued jobs listed by name; the rest are counted
 NAME_NONCE = "train_name_nonce"  # a new name box (and name) after each queued job
 
 
@@ -25,7 +26,7 @@ def fresh_name(preset: str) -> str:
 def start_job(name: str, preset: str, spec, config) -> None:
     """Queue the job; after success the name box gets a new name for the next one."""
     try:
-        manager.submit(name.strip(), preset, spec, config)
+        manager.submit(name.strip(), preset, spec, config, person=ui.person())
     except ValueError as exc:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
         return
@@ -41,7 +42,7 @@ def start_classroom(train_size: int, epochs: int) -> None:
         arch = preset.name
         try:
             manager.submit(f"{arch}-class-{stamp}", arch, preset.spec,
-                           preset.config.replace(train_size=train_size, epochs=epochs))
+                           preset.config.replace(train_size=train_size, epochs=epochs), person=ui.person())
             queued.append(arch)
         except ValueError as exc:
             st.session_state[MESSAGE_KEY] = ("error", str(exc))
@@ -179,6 +180,20 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
         st.session_state[name_key] = fresh_name(preset.name)
     name = name_col.text_input("Run name", key=name_key,
                                help="letters, digits, '.', '_' and '-'; stored in models/NAME")
+    me = ui.person()
+    too_big = None
+    if not me.teacher:
+        limits = classroom.StudentLimits()
+        st.caption(f"Students may queue {limits.max_queued} jobs at a time, of up to {limits.max_params:,} "
+                   f"parameters, {limits.max_multiply_adds / 1e6:,.0f} M multiply-adds per image and "
+                   f"{limits.max_epoch_images:,} training images in all (epochs × images).")
+        if not problem:
+            try:
+                classroom.check_job(spec, config, me, sum(job.record.job.owner == me.session
+                                                          for job in manager.jobs(include_finished=False)))
+            except ValueError as exc:
+                too_big = str(exc)
+                st.warning(f"Not for students: {too_big}.")
     if problem:
         st.error(f"This network cannot be built: {problem}")
     else:
@@ -192,19 +207,21 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
             f"({estimate['train_images']:,} training and {estimate['validation_images']:,} validation images; {basis}"
             f"{f'; {waiting} job(s) ahead of it' if waiting else ''})."
         )
-    if start_col.button("Start training", type="primary", key="train_start", disabled=bool(problem), width="stretch"):
+    if start_col.button("Start training", type="primary", key="train_start", disabled=bool(problem or too_big),
+                        width="stretch"):
         start_job(name, preset.name, spec, config)
         st.rerun()
 
-with st.expander("Classroom: the four Paper S networks at once", icon=":material/groups:"):
-    st.caption("Queues Paper S's 1-, 2-, 3- and 4-layer networks with the paper's knobs on a small training set, "
-               "so a class can watch them learn side by side and compare them when done.")
-    class_col1, class_col2, class_col3 = st.columns([1, 1, 1], vertical_alignment="bottom")
-    class_size = class_col1.number_input("Training images", 200, 10_691, 2000, step=500, key="class_train_size")
-    class_epochs = class_col2.number_input("Epochs", 1, 40, 5, key="class_epochs")
-    if class_col3.button("Start all four", key="class_start", width="stretch"):
-        start_classroom(int(class_size), int(class_epochs))
-        st.rerun()
+if ui.person().teacher:  # a class-wide action: the teacher's
+    with st.expander("Classroom: the four Paper S networks at once", icon=":material/groups:"):
+        st.caption("Queues Paper S's 1-, 2-, 3- and 4-layer networks with the paper's knobs on a small training set, "
+                   "so a class can watch them learn side by side and compare them when done.")
+        class_col1, class_col2, class_col3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+        class_size = class_col1.number_input("Training images", 200, 10_691, 2000, step=500, key="class_train_size")
+        class_epochs = class_col2.number_input("Epochs", 1, 40, 5, key="class_epochs")
+        if class_col3.button("Start all four", key="class_start", width="stretch"):
+            start_classroom(int(class_size), int(class_epochs))
+            st.rerun()
 
 if MESSAGE_KEY in st.session_state:
     kind, text = st.session_state.pop(MESSAGE_KEY)
@@ -214,15 +231,33 @@ if MESSAGE_KEY in st.session_state:
 # -- the jobs, live ---------------------------------------------------------------------------
 
 
+def whose(job: jobs.Job, me: classroom.Person) -> str:
+    owner = job.record.job.owner
+    if owner is not None and owner == me.session:
+        return "yours"
+    return "the teacher's" if job.record.job.teacher else "another student's"
+
+
+def stop_button(job: jobs.Job, column) -> None:
+    """Stop (or Remove from queue) for the teacher and for the student who queued the job."""
+    me = ui.person()
+    if not job.active or not classroom.may_manage(job.record.job.owner, me):
+        return
+    if column.button("Stop" if job.status == "running" else "Remove from queue", key=f"stop_{job.name}",
+                     width="stretch"):
+        try:
+            manager.stop(job.name, person=me)
+            st.toast(f"{job.name}: {'stopping after this batch' if job.status == 'running' else 'taken off the queue'}")
+        except (PermissionError, ValueError) as exc:
+            st.toast(str(exc))
+
+
 def job_header(job: jobs.Job) -> None:
     head, stop_col = st.columns([5, 1], vertical_alignment="center")
     arch = job.record.arch
     head.markdown(f"**{job.name}** · {presets.PRESETS[arch].label if arch in presets.PRESETS else arch} · "
-                  f"`{job.status}`")
-    if job.active and stop_col.button("Stop" if job.status == "running" else "Remove from queue",
-                                      key=f"stop_{job.name}", width="stretch"):
-        manager.stop(job.name)
-        st.toast(f"{job.name}: {'stopping after this batch' if job.status == 'running' else 'taken off the queue'}")
+                  f"`{job.status}` · {whose(job, ui.person())}")
+    stop_button(job, stop_col)
     if job.active:
         st.progress(min(job.fraction, 1.0), text=job.progress_line())
     else:
@@ -306,11 +341,24 @@ def live_jobs() -> None:
     if active:
         st.caption(f"Trains {manager.max_running} job(s) at a time on this machine; the others wait in the queue. "
                    "Jobs keep running when you leave this page or close the browser.")
-    for job in active:
+    # Only training jobs redraw live; the queue is one list, redrawn with this fragment, so a
+    # long queue costs no more polling than a short one.
+    for job in (job for job in active if job.status == "running"):
         with st.container(border=True):
             live_progress(job.name)
             live_curves(job.name)
             live_epoch_panels(job.name)
+    waiting = [job for job in active if job.status == "queued"]
+    if waiting:
+        with st.container(border=True):
+            st.markdown(f"**Waiting to start** · {len(waiting)} job(s): the teacher's first, then students in turn")
+            for job in waiting[:QUEUE_SHOWN]:
+                row, stop_col = st.columns([5, 1], vertical_alignment="center")
+                row.markdown(f"{job.queue_position}. **{job.name}** · {whose(job, ui.person())} · `queued`")
+                st.progress(0.0, text=job.progress_line())
+                stop_button(job, stop_col)
+            if len(waiting) > QUEUE_SHOWN:
+                st.caption(f"… and {len(waiting) - QUEUE_SHOWN} more.")
     for job in finished[:12]:
         with st.expander(f"{job.name} · {job.progress_line()}", expanded=job is finished[0] and not active):
             show_job(job)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import streamlit as st
 
-from digitlab import papers, registry
+from digitlab import classroom, papers, registry
 from digitlab.jobs import JobManager
 from digitlab.records import RunRecord
 
 MODEL_KEY = "model_name"
+SESSION_ID_KEY = "session_id"  # this browser session's id: the owner of the jobs it queues
+TEACHER_KEY = "teacher_unlocked"  # the teacher's passcode was entered in this session
 SHELL_KEY = "shell_ran"  # the app shell has run in this session
 WANTED_PAGE_KEY = "wanted_page"  # where the shell sends a page opened without it
 
@@ -62,6 +65,42 @@ def predictor(name: str):
     """The shared, thread-safe Predictor of a stored run, reloaded when its model file changes."""
     path = registry.get_run(name).model_path
     return _predictor(name, path.stat().st_mtime)
+
+
+def _passcode() -> str | None:
+    try:
+        secrets = dict(st.secrets)
+    except Exception:  # no secrets.toml: Streamlit raises rather than returning nothing
+        secrets = {}
+    return classroom.passcode(secrets)
+
+
+def person() -> classroom.Person:
+    """Who this browser session is: its own id, and the teacher's rights if unlocked (or if no passcode is set)."""
+    if SESSION_ID_KEY not in st.session_state:
+        st.session_state[SESSION_ID_KEY] = uuid.uuid4().hex[:12]
+    teacher = _passcode() is None or st.session_state.get(TEACHER_KEY, False)
+    return classroom.Person(session=st.session_state[SESSION_ID_KEY], teacher=teacher)
+
+
+def teacher_login() -> None:
+    """The sidebar's passcode box, shown only when the server has a teacher's passcode."""
+    expected = _passcode()
+    if expected is None:
+        return
+    if st.session_state.get(TEACHER_KEY):
+        st.caption(":material/school: Teacher's rights in this tab")
+        if st.button("Leave teacher mode", key="teacher_logout"):
+            st.session_state[TEACHER_KEY] = False
+            st.rerun()
+        return
+    with st.expander("Teacher", icon=":material/lock:"):
+        entered = st.text_input("Passcode", type="password", key="teacher_passcode_input")
+        if st.button("Unlock", key="teacher_unlock"):
+            if classroom.is_teacher(entered, expected):
+                st.session_state[TEACHER_KEY] = True
+                st.rerun()
+            st.error("That is not the teacher's passcode.")
 
 
 def model_picker() -> None:

@@ -33,10 +33,13 @@ class Progress:
     updated: float
 
 
-def submit(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, root: Path | None = None) -> RunRecord:
-    """Queue a new run `name`; raises RegistryError if the name is invalid or taken."""
+def submit(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, root: Path | None = None,
+           job: JobInfo | None = None) -> RunRecord:
+    """Queue a new run `name` (for `job`'s owner); raises RegistryError if the name is invalid or taken."""
+    job = job or JobInfo()
+    job.submitted = time.time()
     record = RunRecord.new(name, arch, spec, config, command=training_command(name, arch, spec, config),
-                           status="queued", job=JobInfo(submitted=time.time()))
+                           status="queued", job=job)
     registry.create_run(name, record, root=root)
     return record
 

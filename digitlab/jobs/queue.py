@@ -10,12 +10,14 @@ import threading
 import time
 from pathlib import Path
 
-from digitlab import registry
+from digitlab import classroom, registry
 from digitlab.architectures import ArchSpec
 from digitlab.config import TrainConfig
 from digitlab.jobs.files import LOG_FILE, PROGRESS_FILE, STOP_FILE, read_progress, submit
 from digitlab.jobs.view import Job
-from digitlab.records import RunRecord
+from digitlab.records import JobInfo, RunRecord
+
+LISTING_MAX_AGE_S = 1.0  # pages polling the job list within this share one reading of the folder
 
 MAX_JOBS_ENV = "DIGITLAB_MAX_JOBS"
 THREADS_ENV = "DIGITLAB_JOB_THREADS"
@@ -58,6 +60,11 @@ def _last_line(path: Path) -> str:
     return lines[-1][:300] if lines else "no log"
 
 
+def _start_order(queued: list[RunRecord]) -> list[str]:
+    """Names of queued jobs in the order they start: the teacher's first, then students in turn."""
+    return classroom.fair_order([(r.name, r.job.owner, r.job.teacher, r.job.submitted) for r in queued])
+
+
 class JobManager:
     """Starts queued jobs as worker processes and watches them; one per server process.
 
@@ -73,10 +80,16 @@ class JobManager:
         self.python = python or sys.executable
         self._procs: dict[str, subprocess.Popen] = {}
         self._records: dict[str, tuple[int, RunRecord]] = {}  # name -> (run.json mtime_ns, record)
+        self._listing: tuple[float, list[Job]] = (-1e9, [])  # (when, jobs): one listing shared by every page
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._closed = threading.Event()
-        self.schedule()
+        self.problems: dict[str, str] = {}  # jobs the last scheduling pass skipped, and why
+        self.listings = 0  # readings of the folder for pages (a measure of what polling costs)
+        try:
+            self.schedule()
+        except Exception as exc:  # the pages must open even when the models folder cannot be scheduled
+            print(f"digitlab jobs: {exc}", file=sys.stderr)
         self._thread = None
         if background:
             self._thread = threading.Thread(target=self._loop, name="digitlab-jobs", daemon=True)
@@ -84,36 +97,68 @@ class JobManager:
 
     # -- what pages call -------------------------------------------------------------
 
-    def submit(self, name: str, arch: str, spec: ArchSpec, config: TrainConfig) -> RunRecord:
-        record = submit(name, arch, spec, config, root=self.root)
+    def submit(self, name: str, arch: str, spec: ArchSpec, config: TrainConfig,
+               person: classroom.Person | None = None) -> RunRecord:
+        """Queue a job for `person` (None: the teacher, as from the command line).
+
+        Raises ValueError (a RegistryError for a bad or taken name) saying why it cannot be queued:
+        a student's limits are checked against the jobs that student already has waiting or training.
+        """
+        person = person or classroom.Person(session="", teacher=True)
+        with self._locked():
+            theirs = sum(1 for job in self.jobs(include_finished=False, fresh=True)
+                         if job.record.job.owner == person.session and person.session)
+            classroom.check_job(spec, config, person, theirs)
+            record = submit(name, arch, spec, config, root=self.root,
+                            job=JobInfo(owner=person.session or None, teacher=person.teacher))
+            self._listing = (-1e9, [])
         self.schedule()
         return record
 
-    def stop(self, name: str) -> str:
-        """Stop a running job at its next batch, or take a queued one off the queue; returns what happened."""
+    def stop(self, name: str, person: classroom.Person | None = None) -> str:
+        """Stop a running job at its next batch, or take a queued one off the queue; returns what happened.
+
+        Raises PermissionError when `person` is a student and the job is not theirs.
+        """
         with self._locked():
             record = registry.read_record(name, root=self.root)
+            if person is not None and not classroom.may_manage(record.job.owner if record.job else None, person):
+                raise PermissionError(f"{name} is not yours: only the teacher or the student who queued it can stop it")
             if record.status == "queued":
                 registry.write_record(name, record.replace(status="cancelled", error="cancelled before it started"),
                                       root=self.root)
+                self._listing = (-1e9, [])
                 return "cancelled"
             if record.status == "running":
                 (registry.run_path(name, self.root) / STOP_FILE).touch()
                 return "stopping"
             return record.status
 
-    def jobs(self, *, include_finished: bool = True) -> list[Job]:
-        """Jobs started from the app: running, then queued (in order), then finished, newest first."""
-        records = [r for r in self._job_records() if include_finished or r.active]
-        queued = sorted((r for r in records if r.status == "queued"), key=lambda r: r.job.submitted)
-        position = {r.name: i + 1 for i, r in enumerate(queued)}
-        order = {"running": 0, "queued": 1}
-        records.sort(key=lambda r: (order.get(r.status, 2),
-                                    r.job.submitted if r.status == "queued" else -r.job.submitted))
+    def jobs(self, *, include_finished: bool = True, fresh: bool = False) -> list[Job]:
+        """Jobs started from the app: running, then queued (in the order they will start), then finished, newest first.
+
+        Every page of every browser polls this: within `LISTING_MAX_AGE_S` they share one reading of
+        the folder, so 30 open Train pages cost what one does, however many jobs are queued.
+        """
+        with self._lock:
+            when, listing = self._listing
+            if fresh or time.monotonic() - when > LISTING_MAX_AGE_S:
+                listing = self._list_jobs()
+                self._listing = (time.monotonic(), listing)
+        return listing if include_finished else [job for job in listing if job.active]
+
+    def _list_jobs(self) -> list[Job]:
+        self.listings += 1
+        records = self._job_records()
+        queued = {r.name: r for r in records if r.status == "queued"}
+        order = _start_order(list(queued.values()))
+        position = {name: i + 1 for i, name in enumerate(order)}
+        running = sorted((r for r in records if r.status == "running"), key=lambda r: r.job.submitted)
+        finished = sorted((r for r in records if not r.active), key=lambda r: -r.job.submitted)
         return [
             Job(r.name, r, read_progress(r.name, root=self.root) if r.status == "running" else None,
                 position.get(r.name))
-            for r in records
+            for r in (*running, *(queued[name] for name in order), *finished)
         ]
 
     def job(self, name: str) -> Job | None:
@@ -201,13 +246,32 @@ class JobManager:
         with self._locked():
             runs, _ = registry.list_runs(root=self.root)
             records = {run.name: run.record for run in runs if run.record.job is not None}
+            problems = {}
             for name, record in records.items():
                 if record.status == "running":
-                    self._check_worker(name, record)
+                    try:
+                        self._check_worker(name, record)
+                    except Exception as exc:  # one broken job must not stop the others being watched
+                        problems[name] = f"{type(exc).__name__}: {exc}"
             running = sum(1 for r in records.values() if r.status == "running")
-            queued = sorted((r for r in records.values() if r.status == "queued"), key=lambda r: r.job.submitted)
-            for record in queued[: max(0, self.max_running - running)]:
-                self._start(record)
+            queued = _start_order([r for r in records.values() if r.status == "queued" and r.name not in problems])
+            for name in queued[: max(0, self.max_running - running)]:
+                try:
+                    self._start(records[name])
+                    self._listing = (-1e9, [])  # a job started: the next listing reads the folder again
+                except Exception as exc:
+                    problems[name] = f"{type(exc).__name__}: {exc}"
+                    self._fail(name, f"could not start its worker ({problems[name]})")
+            for name, problem in problems.items():
+                print(f"digitlab jobs: skipped {name}: {problem}", file=sys.stderr)
+            self.problems = problems
+
+    def _fail(self, name: str, error: str) -> None:
+        try:
+            registry.write_record(name, registry.read_record(name, root=self.root).replace(status="failed", error=error),
+                                  root=self.root)
+        except (OSError, registry.RegistryError):
+            pass  # the folder itself is broken: the listing reports it
 
     def _check_worker(self, name: str, record: RunRecord) -> None:
         proc = self._procs.get(name)
@@ -227,6 +291,7 @@ class JobManager:
             return
         if record.status != "running":
             return
+        self._listing = (-1e9, [])  # its status changes: the next listing reads the folder again
         folder = registry.run_path(name, self.root)
         has_model = (folder / registry.MODEL_FILE).is_file()
         if code is not None and code > 0:
