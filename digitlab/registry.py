@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -11,13 +12,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitlab.architectures import ArchSpec
+from digitlab.architectures import build_model
+from digitlab.records import RecordError, RunRecord
 
 MODELS_ENV_VAR = "DIGITLAB_MODELS"
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
 DEFAULT_FILE = "DEFAULT"
-STATUSES = ("complete", "stopped", "interrupted", "failed", "running", "queued", "cancelled")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -57,7 +58,7 @@ class RunInfo:
 
     name: str
     path: Path
-    record: dict
+    record: RunRecord
     default: bool
 
     @property
@@ -65,35 +66,78 @@ class RunInfo:
         return self.path / MODEL_FILE
 
     @property
-    def test_accuracy(self) -> float | None:
-        return (self.record.get("metrics") or {}).get("test", {}).get("accuracy")
+    def status(self) -> str:
+        return self.record.status
 
     @property
-    def status(self) -> str:
-        return self.record.get("status", "unknown")
+    def test_accuracy(self) -> float | None:
+        return self.record.test_accuracy
+
+    @property
+    def servable(self) -> bool:
+        """It has trained weights to predict with: the one rule for Draw, the sidebar and `set_default`."""
+        return self.record.trained and self.model_path.is_file()
+
+    @property
+    def comparable(self) -> bool:
+        return self.skip_reason is None
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why the run cannot be compared (no test results or no model yet), or None when it can."""
+        record = self.record
+        if not record.trained:
+            return f"{record.status}: {record.error}" if record.error else f"{record.status}, no test results yet"
+        if not record.has_test_results:
+            return f"{record.status} but without test metrics"
+        if not self.model_path.is_file():
+            return f"{record.status} but without its model file"
+        return None
 
     def to_json(self) -> dict:
-        metrics = self.record.get("metrics") or {}
+        record = self.record
         return {
             "name": self.name,
             "path": str(self.model_path),
             "default": self.default,
             "status": self.status,
-            "arch": self.record.get("arch"),
-            "protocol": (self.record.get("data") or {}).get("protocol"),
-            "test_accuracy": self.test_accuracy,
-            "mnist_test_accuracy": metrics.get("mnist_test", {}).get("accuracy"),
-            "params": self.record.get("params"),
-            "epochs_run": self.record.get("epochs_run"),
-            "train_time_s": self.record.get("train_time_s"),
+            "arch": record.arch,
+            "protocol": record.protocol,
+            "test_accuracy": record.test_accuracy,
+            "mnist_test_accuracy": record.mnist_test_accuracy,
+            "params": record.params,
+            "epochs_run": record.epochs_run,
+            "train_time_s": record.train_time_s,
+            "servable": self.servable,
         }
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+@contextlib.contextmanager
+def atomic_file(path: Path):
+    """Yield a temporary path beside `path` to write; on success it replaces `path` in one step.
+
+    Readers see the old file or the new one, never half of it; a failed write leaves no temporary.
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{''.join(path.suffixes)}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
-def save_run(name: str, record: dict, model=None, *, root: Path | None = None) -> Path:
+def atomic_write(path: Path, content: str | bytes) -> None:
+    """Replace `path` with `content` in one step (see `atomic_file`)."""
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(content) if isinstance(content, bytes) else tmp.write_text(content)
+
+
+def atomic_write_json(path: Path, values) -> None:
+    atomic_write(path, json.dumps(values, indent=1) + "\n")
+
+
+def save_run(name: str, record: RunRecord, model=None, *, root: Path | None = None) -> Path:
     """Store `record` (and `model` without optimizer state) as run `name`, replacing any old one.
 
     Everything is written into a temporary folder beside the target and renamed into
@@ -107,7 +151,7 @@ def save_run(name: str, record: dict, model=None, *, root: Path | None = None) -
         staging.chmod(0o755)  # mkdtemp makes it private; a run folder is ordinary data
         if model is not None:
             model.save(staging / MODEL_FILE, include_optimizer=False)
-        _write_json(staging / RUN_FILE, {**record, "name": name})
+        atomic_write_json(staging / RUN_FILE, record.replace(name=name).to_dict())
         if target.exists():
             trash = root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
             target.rename(trash)
@@ -121,7 +165,7 @@ def save_run(name: str, record: dict, model=None, *, root: Path | None = None) -
     return target
 
 
-def create_run(name: str, record: dict, *, root: Path | None = None) -> Path:
+def create_run(name: str, record: RunRecord, *, root: Path | None = None) -> Path:
     """Create run folder `name` holding only `record`; fails if the name is taken.
 
     The folder appears complete or not at all (built aside, then renamed), and renaming
@@ -135,7 +179,7 @@ def create_run(name: str, record: dict, *, root: Path | None = None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
     try:
         staging.chmod(0o755)
-        _write_json(staging / RUN_FILE, {**record, "name": name})
+        atomic_write_json(staging / RUN_FILE, record.replace(name=name).to_dict())
         os.rename(staging, target)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
@@ -143,24 +187,22 @@ def create_run(name: str, record: dict, *, root: Path | None = None) -> Path:
     return target
 
 
-def write_record(name: str, record: dict, *, root: Path | None = None) -> None:
+def write_record(name: str, record: RunRecord, *, root: Path | None = None) -> None:
     """Replace run `name`'s run.json in one step (readers see the old or the new file, never half)."""
-    folder = run_path(name, root)
-    tmp = folder / f".{RUN_FILE}.{uuid.uuid4().hex[:8]}"
-    _write_json(tmp, {**record, "name": name})
-    os.replace(tmp, folder / RUN_FILE)
+    atomic_write_json(run_path(name, root) / RUN_FILE, record.replace(name=name).to_dict())
 
 
-def read_record(name: str, *, root: Path | None = None) -> dict:
+def read_record(name: str, *, root: Path | None = None) -> RunRecord:
     path = run_path(name, root) / RUN_FILE
     try:
-        record = json.loads(path.read_text())
+        record = RunRecord.from_dict(json.loads(path.read_text()))
     except FileNotFoundError:
         raise RegistryError(f"no run named {name!r}") from None
+    except RecordError as exc:
+        raise RegistryError(f"run {name!r}: {exc}") from None
     except (OSError, ValueError) as exc:
         raise RegistryError(f"run {name!r}: unreadable {RUN_FILE} ({exc})") from None
-    if not isinstance(record, dict) or "spec" not in record:
-        raise RegistryError(f"run {name!r}: {RUN_FILE} has no architecture spec")
+    record.name = name  # the folder's name is the run's, whatever the file says
     return record
 
 
@@ -177,12 +219,9 @@ def default_name(*, root: Path | None = None) -> str | None:
 
 def set_default(name: str, *, root: Path | None = None) -> None:
     root = root or models_dir()
-    record = read_record(name, root=root)
-    if record.get("status") not in ("complete", "stopped", "interrupted") or not (run_path(name, root) / MODEL_FILE).is_file():
+    if not get_run(name, root=root).servable:
         raise RegistryError(f"run {name!r} has no trained model to serve")
-    tmp = root / f".tmp-{DEFAULT_FILE}-{uuid.uuid4().hex[:8]}"
-    tmp.write_text(name + "\n")
-    tmp.replace(root / DEFAULT_FILE)
+    atomic_write(root / DEFAULT_FILE, name + "\n")
 
 
 def list_runs(*, root: Path | None = None) -> tuple[list[RunInfo], list[tuple[str, str]]]:
@@ -196,7 +235,6 @@ def list_runs(*, root: Path | None = None) -> tuple[list[RunInfo], list[tuple[st
         try:
             validate_name(folder.name)
             record = read_record(folder.name, root=root)
-            ArchSpec.from_dict(record["spec"])
         except Exception as exc:  # one broken folder must not hide the others
             errors.append((folder.name, str(exc)))
             continue
@@ -218,13 +256,11 @@ def get_run(name: str, *, root: Path | None = None) -> RunInfo:
 
 def load_model(name: str, *, root: Path | None = None):
     """Rebuild a run's network from its stored spec and load its weights (float32 Keras model)."""
-    from digitlab.architectures import build_model
-
     run = get_run(name, root=root)
     if not run.model_path.is_file():
         raise RegistryError(f"run {run.name!r} has no {MODEL_FILE} (status: {run.status})")
     try:
-        model = build_model(ArchSpec.from_dict(run.record["spec"]), name=run.name.replace(".", "_"))
+        model = build_model(run.record.spec, name=run.name.replace(".", "_"))
         model.load_weights(run.model_path)
     except Exception as exc:
         raise RegistryError(f"run {run.name!r}: cannot load {MODEL_FILE} ({exc})") from None
@@ -252,8 +288,7 @@ def rename_run(old: str, new: str, *, root: Path | None = None) -> None:
     if target.exists():
         raise RegistryError(f"a run named {new!r} already exists")
     was_default = default_name(root=root) == old
-    record = read_record(old, root=root)
-    _write_json(source / RUN_FILE, {**record, "name": new})
+    atomic_write_json(source / RUN_FILE, read_record(old, root=root).replace(name=new).to_dict())
     source.rename(target)
     if was_default:
         set_default(new, root=root)

@@ -5,11 +5,12 @@ import os
 import numpy as np
 import pytest
 
-from digitlab import registry
-from digitlab.architectures import PRESETS, build_model
+from digitlab import presets, registry
+from digitlab.architectures import build_model
 from digitlab.inference import BATCH_SIZES, Predictor
 from digitlab.picture_view import picture_view
 from digitlab.predictors import ModelUnavailable, PredictorPool
+from digitlab.records import RunRecord
 
 
 def test_each_model_loads_once_and_again_only_when_its_file_changes(tmp_path):
@@ -50,8 +51,8 @@ def test_a_broken_model_is_one_line_tried_once(tmp_path):
 @pytest.fixture
 def two_runs(models_root):
     for name in ("one", "two"):
-        registry.save_run(name, {"arch": "small", "spec": PRESETS["small"].to_dict(), "status": "complete",
-                                 "params": 123}, build_model(PRESETS["small"]))
+        spec = presets.get("small").spec
+        registry.save_run(name, RunRecord(arch="small", spec=spec, status="complete", params=123), build_model(spec))
     broken = models_root / "broken"
     broken.mkdir()
     (broken / "model.keras").write_bytes(b"PK not a zip")
