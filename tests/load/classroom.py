@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -194,6 +195,13 @@ def summary(figures: dict) -> str:
             f"load test client CPU {figures['client_cpu_s']} s; load average before {figures['load_average_before']}")
 
 
+def run_async(coroutine):
+    """`asyncio.run(coroutine)` in a thread of its own: the caller may be inside a running event loop
+    (pytest after the browser tests: Playwright's sync API keeps one running)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
+
 @contextlib.contextmanager
 def serve(env: dict | None = None):
     """The app on a free loopback port with a copy of models/: yields (url, server pid); stops it after."""
@@ -217,8 +225,8 @@ def run_class(*, students: int, seconds: float, answer_timeout: float = 30, seed
               env: dict | None = None) -> dict:
     """Start the app, play the class, stop the server; returns the figures."""
     with serve(env) as (url, pid):
-        return asyncio.run(play(url, pid, students=students, seconds=seconds, answer_timeout=answer_timeout,
-                                seed=seed))
+        return run_async(play(url, pid, students=students, seconds=seconds, answer_timeout=answer_timeout,
+                              seed=seed))
 
 
 def main() -> None:

@@ -1,6 +1,5 @@
 """A class on one real server, over the browser protocol: students drawing at once, and values no canvas sends."""
 
-import asyncio
 import io
 import json
 import time
@@ -8,7 +7,7 @@ import time
 import pytest
 from PIL import Image
 
-from tests.load.classroom import play, process_rss_mb, serve
+from tests.load.classroom import play, process_rss_mb, run_async, serve
 from tests.load.drawings import canvas_drawings, canvas_value
 from tests.load.protocol import Session
 
@@ -20,7 +19,7 @@ def server():
 
 
 def test_five_students_drawing_for_twenty_seconds_all_get_answers(server):
-    figures = asyncio.run(play(*server, students=5, seconds=20))
+    figures = run_async(play(*server, students=5, seconds=20))
     assert figures["errors"] == 0, figures["error_samples"]
     # Each student draws every 3–6 s: 5 students in 20 s make at least 15 drawings, each answered.
     assert figures["drawings"] >= 15, figures
@@ -81,4 +80,4 @@ def test_values_no_canvas_sends_are_refused_with_one_line_and_the_session_goes_o
         assert answer is not None and answer.kind == "answer", answer
         await session.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
