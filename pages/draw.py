@@ -6,6 +6,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from digitlab import charts
 from digitlab.inference import LOW_CONFIDENCE
+from digitlab.picture_view import STEP_CAPTIONS
 from pages import reading_cache, ui
 
 MAX_UPLOADS = 20  # files read per visit; each is read once, however often the page reruns
@@ -45,7 +46,7 @@ def show_reading(view, *, key: str) -> None:
 def show_steps(view) -> None:
     """The preprocessing strip: the whole picture's steps once, then each digit's own (PNG made once per picture)."""
     for row in view.steps:
-        for column, picture in zip(st.columns(len(reading_cache.STEP_CAPTIONS)), row):
+        for column, picture in zip(st.columns(len(STEP_CAPTIONS)), row):
             column.image(picture.png, caption=picture.caption, width=picture.width or "stretch")
 
 

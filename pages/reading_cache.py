@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from digitlab.imageio import ImageError, read_image
-from digitlab.picture_view import STEP_CAPTIONS, PictureView, picture_view  # noqa: F401 (STEP_CAPTIONS: the page's columns)
+from digitlab.picture_view import PictureView, picture_view
 from digitlab.predictors import ModelUnavailable
 from pages import ui
 

@@ -4,7 +4,8 @@ Starts the app on a free loopback port (with a copy of models/), opens one proto
 session per student (`tests/load/protocol.py`, not a browser each), and has every student
 draw an MNIST test digit every 3–6 s: the stroke, a look at the answer, Clear — the three
 reruns a browser sends for one drawing. It reports the time from the stroke's message to
-`Prediction:` (or `Number:`) reaching that session (p50/p90/p99), the server's CPU seconds
+`Prediction:` (or `Number:`) reaching that session (p50/p90/p99) — each session then fetches
+the pictures shown, as a browser does — the server's CPU seconds
 and memory over the measured window, and every error (an exception or error shown, a stroke
 not answered within `--answer-timeout`, a closed socket). The figures print as one JSON
 object, after a readable summary. The count of students, the time and the answer timeout are
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +63,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)  # stroke sent -> answer received, seconds
     drawings: int = 0
     read_right: int = 0
+    pictures: int = 0  # pictures fetched after the answers, as a browser would
     errors: list[str] = field(default_factory=list)
 
 
@@ -99,6 +102,9 @@ async def student(number: int, url: str, drawings: list[Drawing], blank: str, *,
             finished = await session.wait_for(mark, ("finished",), answer_timeout)
             tally.errors += [f"student {number}: {e.kind} {e.text[:200]}" for e in session.problems(mark)
                              if e.kind != "closed"]
+            pictures, failures = await session.fetch_media(mark)
+            tally.pictures += pictures
+            tally.errors += [f"student {number}: {line}" for line in failures]
             if finished is None or finished.kind == "closed":
                 if finished is not None:
                     tally.errors.append(f"student {number}: connection closed")
@@ -154,8 +160,14 @@ async def play(url: str, server_pid: int, *, students: int, seconds: float, answ
     await asyncio.sleep(max(0.0, start - time.perf_counter()))
     cpu_start, rss_start = process_cpu_seconds(server_pid), process_rss_mb(server_pid)
     rss_peak = rss_start
+    # How late a 50 ms sleep of this process wakes: how long anything waits for a core on this
+    # machine just now (other people's work included), to read the latencies against.
+    lags = []
     while not all(task.done() for task in tasks):
-        await asyncio.sleep(0.5)
+        for _ in range(10):
+            asleep = time.perf_counter()
+            await asyncio.sleep(0.05)
+            lags.append(time.perf_counter() - asleep - 0.05)
         rss_peak = max(rss_peak, process_rss_mb(server_pid))
     wall = time.perf_counter() - start
     cpu = process_cpu_seconds(server_pid) - cpu_start
@@ -168,6 +180,7 @@ async def play(url: str, server_pid: int, *, students: int, seconds: float, answ
     return {
         "students": students, "seconds": seconds, "wall_s": round(wall, 1), "warm_up_s": round(warm_up_s, 1),
         "drawings": tally.drawings, "answered": len(latencies), "read_right": tally.read_right,
+        "pictures_fetched": tally.pictures,
         "latency_s": {"p50": percentile(50), "p90": percentile(90), "p99": percentile(99),
                       "max": round(float(latencies.max()), 3) if len(latencies) else None,
                       "mean": round(statistics.fmean(latencies), 3) if len(latencies) else None},
@@ -176,6 +189,8 @@ async def play(url: str, server_pid: int, *, students: int, seconds: float, answ
         "server_cpu_per_drawing_s": round(cpu / tally.drawings, 3) if tally.drawings else None,
         "server_cores_busy": round(cpu / wall, 2),
         "server_rss_mb": {"start": round(rss_start), "peak": round(rss_peak), "end": round(process_rss_mb(server_pid))},
+        "client_wake_lag_ms": {"p50": round(float(np.percentile(lags, 50)) * 1000, 1),
+                               "p99": round(float(np.percentile(lags, 99)) * 1000, 1)},
         "client_cpu_s": round(client_after.ru_utime + client_after.ru_stime
                               - client_before.ru_utime - client_before.ru_stime, 1),
         "load_average_before": [round(x, 2) for x in load_before],
@@ -187,12 +202,15 @@ async def play(url: str, server_pid: int, *, students: int, seconds: float, answ
 def summary(figures: dict) -> str:
     latency = figures["latency_s"]
     return (f"{figures['students']} students, {figures['wall_s']} s: {figures['drawings']} drawings, "
-            f"{figures['answered']} answered ({figures['read_right']} read right), {figures['errors']} errors; "
+            f"{figures['answered']} answered ({figures['read_right']} read right, {figures['pictures_fetched']} pictures "
+            f"fetched), {figures['errors']} errors; "
             f"stroke -> answer p50 {latency['p50']} s, p90 {latency['p90']} s, p99 {latency['p99']} s, "
             f"max {latency['max']} s; server CPU {figures['server_cpu_s']} s "
             f"({figures['server_cpu_per_drawing_s']} s per drawing, {figures['server_cores_busy']} cores busy), "
             f"RSS {figures['server_rss_mb']['start']} -> peak {figures['server_rss_mb']['peak']} MB; "
-            f"load test client CPU {figures['client_cpu_s']} s; load average before {figures['load_average_before']}")
+            f"load test client CPU {figures['client_cpu_s']} s, its 50 ms sleeps woke late by p50 "
+            f"{figures['client_wake_lag_ms']['p50']} ms, p99 {figures['client_wake_lag_ms']['p99']} ms; "
+            f"load average before {figures['load_average_before']}")
 
 
 def run_async(coroutine):
@@ -202,15 +220,35 @@ def run_async(coroutine):
         return executor.submit(asyncio.run, coroutine).result()
 
 
-@contextlib.contextmanager
-def serve(env: dict | None = None):
-    """The app on a free loopback port with a copy of models/: yields (url, server pid); stops it after."""
-    from tests.e2e.conftest import start_app
+def start_server(checkout: Path, models: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """`streamlit run streamlit_app.py` in `checkout` on a free loopback port, with `models` as its models folder."""
+    from tests.e2e.conftest import free_port
 
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=checkout, env={**os.environ, "DIGITLAB_MODELS": str(models)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError(f"the app in {checkout} did not start within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def serve(checkout: Path = REPO):
+    """The app of `checkout` on a free loopback port with a copy of models/: yields (url, pid); stops it after."""
     with tempfile.TemporaryDirectory(prefix="digitlab-load-") as folder:
         models = Path(folder) / "models"
         shutil.copytree(REPO / "models", models, ignore=shutil.ignore_patterns(".tmp-*", ".trash-*", ".jobs.lock"))
-        server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(models), **(env or {})})
+        server, url = start_server(checkout, models)
         try:
             yield url, server.pid
         finally:
@@ -222,9 +260,9 @@ def serve(env: dict | None = None):
 
 
 def run_class(*, students: int, seconds: float, answer_timeout: float = 30, seed: int = 0,
-              env: dict | None = None) -> dict:
-    """Start the app, play the class, stop the server; returns the figures."""
-    with serve(env) as (url, pid):
+              checkout: Path = REPO) -> dict:
+    """Start the app (of `checkout`), play the class, stop the server; returns the figures."""
+    with serve(checkout) as (url, pid):
         return run_async(play(url, pid, students=students, seconds=seconds, answer_timeout=answer_timeout,
                               seed=seed))
 
@@ -237,6 +275,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--url", help="play against this running server instead of starting one (needs --pid)")
     parser.add_argument("--pid", type=int, help="the running server's process id, for its CPU and memory")
+    parser.add_argument("--checkout", type=Path, default=REPO,
+                        help="serve the app of another checkout (e.g. an older commit: git archive C | tar -x -C DIR)")
     args = parser.parse_args()
     if args.url:
         if not args.pid:
@@ -245,7 +285,7 @@ def main() -> None:
                                    answer_timeout=args.answer_timeout, seed=args.seed))
     else:
         figures = run_class(students=args.students, seconds=args.seconds, answer_timeout=args.answer_timeout,
-                            seed=args.seed)
+                            seed=args.seed, checkout=args.checkout.resolve())
     print(summary(figures))
     print(json.dumps(figures))
     sys.exit(0)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 
 import websockets
@@ -25,7 +27,7 @@ ANSWERS = ("Prediction:", "Number:")  # the Draw page's headline once it has rea
 
 @dataclass
 class Event:
-    """Something the server sent: `kind` is answer, finished, exception, error or closed."""
+    """Something the server sent: `kind` is answer, finished, exception, error, media (a picture's URL) or closed."""
 
     at: float
     kind: str
@@ -98,6 +100,13 @@ class Session:
             except asyncio.TimeoutError:
                 return None
 
+    async def fetch_media(self, mark: int) -> tuple[int, list[str]]:
+        """GET every picture shown since `mark`, as a browser does: (pictures, a line per failed fetch)."""
+        urls = {e.text for e in self.events[mark:] if e.kind == "media"}
+        results = await asyncio.gather(*(asyncio.to_thread(_get, self.url + "/" + url.lstrip("/"))
+                                         for url in urls))
+        return len(urls), [line for line in results if line]
+
     def problems(self, mark: int) -> list[Event]:
         return [e for e in self.events[mark:] if e.kind in ("exception", "error", "closed")]
 
@@ -131,7 +140,18 @@ class Session:
                 self.widgets[widget_id.split("-", 2)[2]] = Widget(widget_id, message.delta.fragment_id)
             if which == "markdown" and element.markdown.body.lstrip("# ").startswith(ANSWERS):
                 self.events.append(Event(now, "answer", element.markdown.body.lstrip("# ")))
+            elif which == "imgs":
+                self.events.extend(Event(now, "media", image.url) for image in element.imgs.imgs if image.url)
             elif which == "exception":
                 self.events.append(Event(now, "exception", f"{element.exception.type}: {element.exception.message}"))
             elif which == "alert" and element.alert.format == Alert.ERROR:
                 self.events.append(Event(now, "error", element.alert.body))
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            response.read()
+        return None
+    except (urllib.error.URLError, OSError) as error:
+        return f"GET {url.rsplit('/', 1)[-1]}: {error}"

@@ -17,36 +17,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import free_port
-from tests.load.classroom import REPO, process_cpu_seconds
+from tests.load.classroom import REPO, process_cpu_seconds, start_server
 from tests.load.drawings import canvas_drawings
 from tests.load.protocol import Session
-
-
-def start_server(checkout: Path, models: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=checkout, env={**os.environ, "DIGITLAB_MODELS": str(models)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError(f"the app in {checkout} did not start within {timeout:.0f} s")
 
 
 async def _rerun(session: Session, pid: int, value: str) -> float:
