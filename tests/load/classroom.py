@@ -113,16 +113,16 @@ async def student(number: int, url: str, drawings: list[Drawing], blank: str, *,
             # A look at the answer, then Clear: the button's trigger, then the canvas's emptied value.
             await asyncio.sleep(rng.uniform(0.5, 1.5))
             clear = session.widgets["clear"]
-            session.rerun({"canvas": ("json_value", drawing.value), "clear": ("trigger_value", True)},
-                          fragment_id=clear.fragment_id)
+            mark = session.rerun({"canvas": ("json_value", drawing.value), "clear": ("trigger_value", True)},
+                                 fragment_id=clear.fragment_id)
             await asyncio.sleep(0.1)
-            mark = session.rerun({"canvas": ("json_value", blank)}, fragment_id=session.widgets["canvas"].fragment_id)
-            finished = await session.wait_for(mark, ("finished",), answer_timeout)
+            session.rerun({"canvas": ("json_value", blank)}, fragment_id=session.widgets["canvas"].fragment_id)
+            cleared = await session.wait_finished(mark, 2, answer_timeout)
             tally.errors += [f"student {number}: {e.kind} {e.text[:200]}" for e in session.problems(mark)]
-            if finished is None:
+            if not cleared:
+                if any(e.kind == "closed" for e in session.events[mark:]):
+                    return
                 tally.errors.append(f"student {number}: Clear not done within {answer_timeout:g} s")
-            elif finished.kind == "closed":
-                return
     except (OSError, asyncio.TimeoutError) as error:
         tally.errors.append(f"student {number}: {type(error).__name__}: {error}")
     finally:

@@ -107,6 +107,28 @@ class Session:
                                          for url in urls))
         return len(urls), [line for line in results if line]
 
+    async def wait_finished(self, mark: int, runs: int, timeout: float) -> bool:
+        """Whether `runs` runs (cut short or not) finished since `mark` within `timeout` s and the socket is open.
+
+        Two reruns sent back to back (Clear's trigger, then the emptied canvas) may each run to
+        the end (fragment runs queue) or the first may be cut short: either way two finish.
+        """
+        deadline = time.perf_counter() + timeout
+        while True:
+            kinds = [e.kind for e in self.events[mark:]]
+            if "closed" in kinds:
+                return False
+            if kinds.count("finished") >= runs:
+                return True
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return False
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except asyncio.TimeoutError:
+                return False
+
     def problems(self, mark: int) -> list[Event]:
         return [e for e in self.events[mark:] if e.kind in ("exception", "error", "closed")]
 
