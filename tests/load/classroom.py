@@ -116,13 +116,19 @@ async def student(number: int, url: str, drawings: list[Drawing], blank: str, *,
             mark = session.rerun({"canvas": ("json_value", drawing.value), "clear": ("trigger_value", True)},
                                  fragment_id=clear.fragment_id)
             await asyncio.sleep(0.1)
-            session.rerun({"canvas": ("json_value", blank)}, fragment_id=session.widgets["canvas"].fragment_id)
-            cleared = await session.wait_finished(mark, 2, answer_timeout)
+            blank_mark = session.rerun({"canvas": ("json_value", blank)},
+                                       fragment_id=session.widgets["canvas"].fragment_id)
+            # Two reruns sent 0.1 s apart may run as one (a fragment rerun queued behind another is
+            # replaced by the newer): Clear is done when the page says the canvas is empty and that
+            # run has finished.
+            empty = await session.wait_for(blank_mark, ("empty",), answer_timeout)
+            finished = await session.wait_for(session.events.index(empty), ("finished",), answer_timeout) \
+                if empty is not None and empty.kind == "empty" else empty
             tally.errors += [f"student {number}: {e.kind} {e.text[:200]}" for e in session.problems(mark)]
-            if not cleared:
-                if any(e.kind == "closed" for e in session.events[mark:]):
-                    return
+            if finished is None:
                 tally.errors.append(f"student {number}: Clear not done within {answer_timeout:g} s")
+            elif finished.kind == "closed":
+                return
     except (OSError, asyncio.TimeoutError) as error:
         tally.errors.append(f"student {number}: {type(error).__name__}: {error}")
     finally:

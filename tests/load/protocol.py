@@ -23,11 +23,13 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ANSWERS = ("Prediction:", "Number:")  # the Draw page's headline once it has read a drawing
+EMPTY = "Draw a digit on the canvas"  # what it says while the canvas is empty (after Clear)
 
 
 @dataclass
 class Event:
-    """Something the server sent: `kind` is answer, finished, exception, error, media (a picture's URL) or closed."""
+    """Something the server sent: `kind` is answer, empty (the canvas is), finished, exception, error,
+    media (a picture's URL) or closed."""
 
     at: float
     kind: str
@@ -107,28 +109,6 @@ class Session:
                                          for url in urls))
         return len(urls), [line for line in results if line]
 
-    async def wait_finished(self, mark: int, runs: int, timeout: float) -> bool:
-        """Whether `runs` runs (cut short or not) finished since `mark` within `timeout` s and the socket is open.
-
-        Two reruns sent back to back (Clear's trigger, then the emptied canvas) may each run to
-        the end (fragment runs queue) or the first may be cut short: either way two finish.
-        """
-        deadline = time.perf_counter() + timeout
-        while True:
-            kinds = [e.kind for e in self.events[mark:]]
-            if "closed" in kinds:
-                return False
-            if kinds.count("finished") >= runs:
-                return True
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return False
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), left)
-            except asyncio.TimeoutError:
-                return False
-
     def problems(self, mark: int) -> list[Event]:
         return [e for e in self.events[mark:] if e.kind in ("exception", "error", "closed")]
 
@@ -168,6 +148,8 @@ class Session:
                 self.events.append(Event(now, "exception", f"{element.exception.type}: {element.exception.message}"))
             elif which == "alert" and element.alert.format == Alert.ERROR:
                 self.events.append(Event(now, "error", element.alert.body))
+            elif which == "alert" and element.alert.body.startswith(EMPTY):
+                self.events.append(Event(now, "empty", element.alert.body))
 
 
 def _get(url: str) -> str | None:
