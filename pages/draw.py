@@ -128,8 +128,7 @@ number_mode = st.session_state.get("number_mode", True)
 runs = reading_cache.roster()
 rows = []
 for upload in uploads:
-    result = reading_cache.upload_view(upload.file_id, upload.name, model_name, number_mode, runs,
-                                       _data=upload.getvalue())
+    result = reading_cache.upload_view(upload.file_id, upload.name, model_name, number_mode, runs, _upload=upload)
     if isinstance(result, str):
         st.error(result)
         rows.append({"file": upload.name, "reads": "—", "confidence": None, "note": result})

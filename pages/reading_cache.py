@@ -59,11 +59,15 @@ def canvas_view(png: bytes, model_name: str, number: bool, runs: tuple[tuple, ..
 
 
 @st.cache_data(max_entries=200, show_spinner=False)
-def upload_view(file_id: str, name: str, model_name: str, number: bool, runs: tuple[tuple, ...], _data: bytes
+def upload_view(file_id: str, name: str, model_name: str, number: bool, runs: tuple[tuple, ...], _upload
                 ) -> PictureView | str:
-    """An uploaded file read once (keyed by its upload's id, not its bytes), or the one line saying why not."""
+    """An uploaded file read once (keyed by its upload's id, not its bytes), or the one line saying why not.
+
+    `_upload` (Streamlit's UploadedFile, not hashed) is only read on a miss: copying 20 files of
+    20 MB on every rerun would cost more than the page.
+    """
     try:
-        rgba = read_image(_data, name=name)
+        rgba = read_image(_upload.getvalue(), name=name)
         predictor = _active(model_name, runs)
     except (ImageError, ModelUnavailable) as error:
         return str(error)
