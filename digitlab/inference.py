@@ -16,6 +16,7 @@ from digitlab.preprocessing import Preprocessed, preprocess_digit, segment_digit
 from digitlab.records import RunRecord
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+BATCH_SIZES = (1, 4, 16, 64)  # what predict() pads a batch to, so each model compiles at most four times
 
 
 class Predictor:
@@ -60,7 +61,16 @@ class Predictor:
             images = images[..., None]
         if images.shape[1:] != (28, 28, 1):
             raise ValueError(f"expected (n, 28, 28) images, got {images.shape}")
-        return self._predict(tf.constant(images)).numpy()
+        # XLA compiles once per input shape: a number of 3 digits, then one of 5, would each
+        # compile every model again. Padding to a few fixed batch sizes bounds that to four.
+        count = len(images)
+        if count > BATCH_SIZES[-1]:
+            return np.concatenate([self.predict(images[i : i + BATCH_SIZES[-1]])
+                                   for i in range(0, count, BATCH_SIZES[-1])])
+        size = next(b for b in BATCH_SIZES if b >= count)
+        if size != count:
+            images = np.concatenate([images, np.zeros((size - count, 28, 28, 1), np.float32)])
+        return self._predict(tf.constant(images)).numpy()[:count]
 
     def conv_layers(self) -> list[str]:
         if self.spec is not None:
