@@ -1,4 +1,4 @@
-"""The command line: `python -m digitlab train | evaluate | predict | benchmark | realworld | models | papers | reproduce`."""
+"""The command line: `python -m digitlab train | evaluate | predict | benchmark | realworld | models | papers | reproduce | export`."""
 
 from __future__ import annotations
 
@@ -140,18 +140,19 @@ def cmd_evaluate(args) -> int:
 
     run = registry.get_run(args.model)
     model = registry.load_model(run.name)
-    protocol = run.record["data"]["protocol"]
+    # A job's record names its protocol in its knobs only; an interrupted one has no metrics yet.
+    protocol = (run.record.get("data") or {}).get("protocol") or (run.record.get("config") or {}).get("protocol") or "full"
     split = data.load_split(protocol)
     results = {"test": training.evaluate(model, split.x_test, split.y_test)}
     if protocol == "paper-s":
         results["mnist_test"] = training.evaluate(model, *data.mnist_test_set())
-    stored = run.record.get("metrics", {})
+    stored = run.record.get("metrics") or {}
     if args.json:
         print(json.dumps({"name": run.name, **{k: v for k, v in results.items()}}))
         return 0
     for key, report in results.items():
         label = f"{protocol} test set" if key == "test" else "MNIST test set"
-        recorded = stored.get(key, {}).get("accuracy")
+        recorded = (stored.get(key) or {}).get("accuracy")
         print(f"{run.name} on the {label} ({report['count']} images): accuracy {_percent(report['accuracy'])}"
               f" (run.json: {_percent(recorded)}), loss {report['loss']:.4f}")
     report = results["test"]
@@ -314,6 +315,19 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from digitlab import exports
+
+    try:
+        result = exports.export_run(args.model, args.format, args.out)
+    except exports.ExportError as exc:
+        raise UserError(str(exc)) from None
+    print(f"exported {result.name} to {result.path} ({result.bytes:,} bytes); read back by {result.runtime} on "
+          f"{result.images:,} MNIST test digits: max probability difference {result.max_difference:.1e}, "
+          f"same digit for {result.same_digit:,}/{result.images:,}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from digitlab.architectures import ACTIVATIONS, PRESETS
     from digitlab.data import PROTOCOLS
@@ -408,7 +422,26 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--only", nargs="+", metavar="NAME", help=f"some of: {', '.join(REFERENCE_RUNS)}")
     reproduce.add_argument("--dry-run", action="store_true", help="print the commands only")
     reproduce.set_defaults(func=cmd_reproduce)
+
+    export = commands.add_parser("export", help="export a stored run to ONNX or LiteRT (.tflite), checked",
+                                 description="Write a stored run as ONNX or LiteRT, read it back with its own runtime "
+                                             "and keep it only if it predicts as the stored model on 1,000 MNIST test "
+                                             "digits (max probability difference 1e-4).")
+    export.add_argument("--model", default="default", help="run name (default: the default model)")
+    export.add_argument("--format", required=True, choices=["onnx", "tflite"])
+    export.add_argument("--out", required=True, metavar="PATH", help="file to write")
+    export.set_defaults(func=cmd_export)
     return parser
+
+
+def _clean_leftovers() -> None:
+    """Remove temporaries that killed writes left in models/ (see registry.clean_leftovers)."""
+    from digitlab import registry
+
+    try:
+        registry.clean_leftovers()
+    except OSError:
+        pass  # a read-only models folder: nothing can be left there to clean
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -417,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     args.argv = argv
-    if args.func in (cmd_train, cmd_evaluate, cmd_predict, cmd_benchmark, cmd_realworld):
+    _clean_leftovers()
+    if args.func in (cmd_train, cmd_evaluate, cmd_predict, cmd_benchmark, cmd_realworld, cmd_export):
         start_tensorflow()
     try:
         return args.func(args)

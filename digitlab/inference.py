@@ -49,7 +49,8 @@ class Predictor:
             return cls(model, name=path.stem)
         run = registry.get_run(name_or_path, root=root)
         model = registry.load_model(run.name, root=root)
-        return cls(model, name=run.name, spec=ArchSpec.from_dict(run.record["spec"]), record=run.record)
+        spec = ArchSpec.from_dict(run.record["spec"]) if run.record["spec"] is not None else None  # None: uploaded
+        return cls(model, name=run.name, spec=spec, record=run.record)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) or (n, 28, 28, 1) float32 in [0, 1] -> (n, 10) float32 probabilities."""

@@ -30,11 +30,13 @@ def reproduction_rows(runs) -> list[dict]:
     rows = []
     for name, reported in REPORTED.items():
         run = by_name.get(name)
-        if run is None:
+        record = run.record if run is not None else {}
+        metrics = record.get("metrics") or {}
+        history = record.get("history") or {}
+        # A failed, unfinished or uploaded run under a paper's name has nothing to set beside the paper.
+        if run is None or run.uploaded or not history.get("accuracy") or not all(
+                (metrics.get(key) or {}).get("accuracy") is not None for key in ("validation", "test", "mnist_test")):
             continue
-        record = run.record
-        metrics = record["metrics"]
-        history = record["history"]
         rows.append({
             "run": name,
             "paper train": reported["train"],
