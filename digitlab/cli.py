@@ -119,6 +119,10 @@ def cmd_train(args) -> int:
     try:
         record = training.train_run(name, args.arch, spec, config, command=command, progress=_print_progress,
                                     stop_event=stop)
+    except ValueError as exc:  # e.g. a network whose feature maps shrink below nothing; stored runs are kept
+        reason = " ".join(str(exc).split())
+        raise UserError(f"training {name} failed ({type(exc).__name__}: {reason[:300]}); "
+                        f"nothing stored was replaced, and the failure is noted in {name}/{registry.FAILURES_FILE}") from None
     finally:
         signal.signal(signal.SIGINT, previous)
     metrics = record["metrics"]

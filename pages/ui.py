@@ -71,6 +71,16 @@ def active_model() -> str | None:
 
 
 @st.cache_resource(show_spinner=False)
+def _cleaned(root: str) -> list[str]:
+    return registry.clean_leftovers(root=Path(root))
+
+
+def clean_models_folder() -> None:
+    """Remove what killed writes left in the models folder, once per server (registry.clean_leftovers)."""
+    _cleaned(str(registry.models_dir()))
+
+
+@st.cache_resource(show_spinner=False)
 def _job_manager(root: str):
     from digitlab.jobs import JobManager
 
