@@ -288,7 +288,9 @@ def rename_run(old: str, new: str, *, root: Path | None = None) -> None:
         raise RegistryError(f"a run named {new!r} already exists")
     was_default = default_name(root=root) == old
     record = read_record(old, root=root)
-    _write_json(source / RUN_FILE, {**record, "name": new})
+    tmp = source / f".{RUN_FILE}.{uuid.uuid4().hex[:8]}"
+    _write_json(tmp, {**record, "name": new})
+    os.replace(tmp, source / RUN_FILE)  # a reader sees the old run.json or the new one, never half
     source.rename(target)
     if was_default:
         set_default(new, root=root)

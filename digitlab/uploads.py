@@ -250,7 +250,7 @@ def check_loaded(model) -> None:
     """Refuse a loaded model with a layer outside ALLOWED_LAYERS, or not mapping 28x28(x1) images to 10 outputs."""
     import keras
 
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in _all_layers(model):
         kind = type(layer).__name__
         if not type(layer).__module__.startswith("keras.") or (kind not in ALLOWED_LAYERS and kind not in MODEL_CLASSES):
             raise UploadError(f"the model has a {kind} layer, which is not accepted in an uploaded model")
@@ -259,6 +259,15 @@ def check_loaded(model) -> None:
     input_shape, output_shape = tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:])
     if input_shape not in ((28, 28, 1), (28, 28)) or output_shape != (10,):
         raise UploadError(f"the model must map 28x28 (x1) images to 10 outputs; this one maps {input_shape} to {output_shape}")
+
+
+def _all_layers(model) -> list:
+    """Every layer of `model`, those of nested models included."""
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(_all_layers(layer))
+    return found
 
 
 def load_checked(path: str | os.PathLike) -> "keras.Model":  # noqa: F821

@@ -43,6 +43,25 @@ def reproduction_rows() -> list[dict]:
     return _stored_runs(str(registry.models_dir()))[2]
 
 
+@st.cache_data(ttl=3, show_spinner=False)
+def _model_catalog(root: str) -> tuple[list[dict], list[tuple[str, str]]]:
+    from digitlab import catalog
+
+    return catalog.catalog(root=Path(root))
+
+
+def model_catalog() -> tuple[list[dict], list[tuple[str, str]]]:
+    """The Models page's rows (default first) and broken folders (cached a few seconds)."""
+    return _model_catalog(str(registry.models_dir()))
+
+
+def forget_runs() -> None:
+    """Drop the cached listings after this session changed the stored runs (upload, rename, delete, default)."""
+    _stored_runs.clear()
+    _model_catalog.clear()
+    _timed_records.clear()
+
+
 def servable_runs() -> list[dict]:
     """Runs with a trained model, the default first."""
     runs, _ = stored_runs()
