@@ -49,13 +49,16 @@ class ExportResult:
 
 
 def write_onnx(model, path: Path) -> None:
-    """Convert a Keras model to ONNX at `path`: input "image" (n, 28, 28, 1) float32, output (n, 10)."""
+    """Convert a Keras model to ONNX at `path`: input "image" (n, 28, 28, 1) float32, one output (n, 10)."""
     import tensorflow as tf
     import tf2onnx
 
     signature = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name=INPUT_NAME),)
+    # Through a tf.function rather than tf2onnx's from_keras, which fails on Keras 3 Sequential
+    # models (a KeyError on a keras_tensor name) and so on many uploaded models.
+    function = tf.function(lambda images: model(images, training=False), input_signature=signature)
     with contextlib.redirect_stdout(io.StringIO()):  # tf2onnx prints its graph rewrites
-        tf2onnx.convert.from_keras(model, input_signature=signature, opset=17, output_path=str(path))
+        tf2onnx.convert.from_function(function, input_signature=signature, opset=17, output_path=str(path))
 
 
 def write_tflite(model, path: Path) -> None:

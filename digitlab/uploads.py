@@ -305,17 +305,26 @@ def servable(model, probe: np.ndarray) -> tuple["keras.Model", list[str]]:  # no
     """
     import keras
 
+    # A Sequential model stays one flat list of layers, so every layer shows (and can be probed) on its
+    # own; a functional model taking (28, 28) has to be nested inside the new one.
     added = []
     if tuple(model.inputs[0].shape[1:]) == (28, 28):
-        images = keras.Input((28, 28, 1), name="image")
-        model = keras.Model(images, model(keras.layers.Reshape((28, 28))(images)), name="uploaded")
+        reshape = keras.layers.Reshape((28, 28), name="digitlab_reshape")
+        if isinstance(model, keras.Sequential):
+            model = keras.Sequential([keras.Input((28, 28, 1), name="image"), reshape, *model.layers], name=model.name)
+        else:
+            images = keras.Input((28, 28, 1), name="image")
+            model = keras.Model(images, model(reshape(images)), name=model.name)
         added.append("Reshape (28, 28, 1) -> (28, 28) in front")
     scores = np.asarray(model(probe, training=False), dtype=np.float64)
     if not np.all(np.isfinite(scores)):
         raise UploadError("the model gives scores that are not numbers (NaN or infinite) on MNIST digits")
     if scores.min() < 0 or not np.allclose(scores.sum(axis=1), 1.0, atol=1e-3):
-        images = keras.Input((28, 28, 1), name="image")
-        model = keras.Model(images, keras.layers.Softmax(name="probabilities")(model(images)), name="uploaded")
+        softmax = keras.layers.Softmax(name="digitlab_softmax")
+        if isinstance(model, keras.Sequential):
+            model = keras.Sequential([keras.Input((28, 28, 1), name="image"), *model.layers, softmax], name=model.name)
+        else:
+            model = keras.Model(model.inputs, softmax(model.outputs[0]), name=model.name)
         added.append("Softmax behind (its outputs were not probabilities)")
     return model, added
 

@@ -88,6 +88,8 @@ def test_a_28x28_input_and_logits_are_adapted_without_changing_a_reading(models_
     served = Predictor.load("logits").predict(images)
     np.testing.assert_allclose(served.sum(axis=1), 1.0, atol=1e-5)
     assert (served.argmax(1) == np.asarray(model(images[..., 0])).argmax(1)).all()
+    layers = [type(layer).__name__ for layer in registry.load_model("logits").layers]
+    assert layers == ["Reshape", "Reshape", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Softmax"]  # flat
 
 
 def lambda_model():
