@@ -181,7 +181,7 @@ def details_section(names: list[str]) -> None:
         left, right = st.columns(2)
         left.markdown("**Architecture (spec)**")
         if run.spec is not None:
-            left.json(run.spec, expanded=1)
+            left.json(run.spec, expanded=2)
         elif run.servable:
             left.caption("Its own, as uploaded: its layers")
             left.dataframe(pd.DataFrame(catalog.layer_rows(ui.predictor(run.name).model)), key="models_layers",
