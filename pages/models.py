@@ -184,8 +184,12 @@ def details_section(names: list[str]) -> None:
             left.json(run.spec, expanded=2)
         elif run.servable:
             left.caption("Its own, as uploaded: its layers")
-            left.dataframe(pd.DataFrame(catalog.layer_rows(ui.predictor(run.name).model)), key="models_layers",
-                           hide_index=True)
+            try:
+                layers = catalog.layer_rows(ui.predictor(run.name).model)
+            except registry.RegistryError as exc:  # its file changed on disk since it was checked
+                left.warning(str(exc))
+            else:
+                left.dataframe(pd.DataFrame(layers), key="models_layers", hide_index=True)
         right.markdown("**Training knobs**")
         if run.config:
             right.json(run.config, expanded=True)
