@@ -4,13 +4,15 @@ import streamlit as st
 
 from pages import ui
 
-st.set_page_config(page_title="digitlab", page_icon="✍️", layout="wide")
+# Icons from Streamlit's bundled Material set: emoji show as empty boxes on machines without
+# an emoji font, as on a stock Linux classroom PC.
+st.set_page_config(page_title="digitlab", page_icon=":material/draw:", layout="wide")
 
 navigation = st.navigation([
-    st.Page("pages/draw.py", title="Draw", icon="✏️", default=True),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
-    st.Page("pages/compare.py", title="Compare", icon="📊"),
-    st.Page("pages/models.py", title="Models", icon="📦"),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
+    st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
 ])
 
 # The job manager starts with the server's first page view, whatever the page: it starts
@@ -19,20 +21,8 @@ ui.job_manager()
 ui.clean_models_folder()
 
 with st.sidebar:
-    runs = ui.servable_runs()
-    if runs:
-        names = [r["name"] for r in runs]
-        labels = {
-            r["name"]: f"{r['name']}{' (default)' if r['default'] else ''} · "
-            + (f"{100 * r['mnist_test_accuracy']:.2f} % on MNIST" if r["mnist_test_accuracy"] is not None
-               else r["status"])
-            for r in runs
-        }
-        if st.session_state.get(ui.MODEL_KEY) not in names:
-            st.session_state[ui.MODEL_KEY] = names[0]
-        st.selectbox("Active model (this tab)", names, key=ui.MODEL_KEY, format_func=labels.get)
-    else:
-        st.warning("No trained model yet: run `python -m digitlab reproduce`.")
+    ui.model_picker()
+    ui.teacher_login()
 
 st.session_state[ui.SHELL_KEY] = True
 if ui.WANTED_PAGE_KEY in st.session_state:  # a page opened before the shell had ever run

@@ -1,9 +1,10 @@
-"""Architecture specs (frozen, JSON-serialisable), the presets of both papers, and `build_model`."""
+"""Architecture specs (frozen, JSON-serialisable) and `build_model`; the named networks live in `presets`."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -19,6 +20,9 @@ class ConvSpec:
     strides: int = 1
     batch_norm: bool = False
     pool: bool = True
+
+    def replace(self, **changes) -> "ConvSpec":
+        return dataclasses.replace(self, **changes)
 
 
 INITS = ("glorot_uniform", "truncated_normal", "truncated_normal_conv")
@@ -81,72 +85,12 @@ class ArchSpec:
         data["dense_units"] = tuple(data.get("dense_units", ()))
         return cls(**data)
 
+    def to_json(self) -> str:
+        """The spec as one compact JSON line (the CLI's `--spec-json`)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
     def replace(self, **changes) -> "ArchSpec":
         return dataclasses.replace(self, **changes)
-
-
-def _paper_s(filters: tuple[int, ...], dense: int) -> ArchSpec:
-    return ArchSpec(
-        convs=tuple(ConvSpec(f) for f in filters),
-        dense_units=(dense,),
-        dropout=0.25,
-        dropout_position="before_dense",
-        description=f"Paper S, {len(filters)} conv layer{'s' if len(filters) > 1 else ''}: "
-        f"filters {'/'.join(map(str, filters))}, 3x3, ReLU, 2x2 max pool each; Dropout 0.25; Dense {dense}",
-    )
-
-
-_PAPER_H = ArchSpec(
-    convs=(
-        ConvSpec(12, kernel_size=3, strides=1, batch_norm=True, pool=False),
-        ConvSpec(24, kernel_size=6, strides=2, batch_norm=True, pool=False),
-        ConvSpec(32, kernel_size=6, strides=2, batch_norm=True, pool=False),
-    ),
-    dense_units=(200,),
-    dropout=0.4,
-    dropout_position="after_dense",
-    init="truncated_normal",
-    init_std=0.1,
-    bias_init=0.1,
-    description="Paper H: conv 3x3x12 s1, 6x6x24 s2, 6x6x32 s2, each BN + ReLU; Dense 200; Dropout 0.4",
-)
-
-PRESETS: dict[str, ArchSpec] = {
-    "paper-s-1": _paper_s((64,), 64),
-    "paper-s-2": _paper_s((64, 128), 128),
-    "paper-s-3": _paper_s((64, 128, 512), 512),
-    "paper-s-4": _paper_s((64, 128, 512, 1024), 512),
-    "paper-h": _PAPER_H,
-    # The same network, trained with the knobs exactly as Paper H's text states them.
-    "paper-h-stated": _PAPER_H.replace(description=_PAPER_H.description + " (the paper's stated knobs)"),
-    "digitlab": ArchSpec(
-        convs=(
-            ConvSpec(32, batch_norm=True, pool=False),
-            ConvSpec(32, batch_norm=True, pool=True),
-            ConvSpec(64, batch_norm=True, pool=False),
-            ConvSpec(64, batch_norm=True, pool=True),
-        ),
-        dense_units=(128,),
-        dropout=0.3,
-        dropout_position="after_dense",
-        bn_momentum=0.9,
-        description="digitlab's reader: conv 32, 32, 64, 64 (3x3, BN, ReLU; pooled in pairs); Dense 128; "
-        "Dropout 0.3; trained with handwriting-style augmentation",
-    ),
-    "small": ArchSpec(
-        convs=(ConvSpec(16), ConvSpec(32)),
-        dense_units=(64,),
-        dropout=0.25,
-        description="Small and fast: conv 16 and 32, 3x3, each pooled; Dense 64 (classroom default)",
-    ),
-}
-
-
-def get_preset(name: str) -> ArchSpec:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(PRESETS)}") from None
 
 
 def build_model(spec: ArchSpec, *, dtype_policy: str | None = None, name: str = "digitlab"):
@@ -156,6 +100,8 @@ def build_model(spec: ArchSpec, *, dtype_policy: str | None = None, name: str = 
     probabilities. `dtype_policy` (e.g. "mixed_bfloat16") applies to every layer but the
     final softmax, which stays float32 for stable probabilities.
     """
+    # Imported here, not at the top: specs are configuration, read by pages and commands that
+    # must not wait for TensorFlow to load.
     import keras
     from keras import layers
 
@@ -221,15 +167,26 @@ def conv_layer_names(spec: ArchSpec) -> list[str]:
     return [f"conv{i}" for i in range(1, len(spec.convs) + 1)]
 
 
-def flops_per_image(spec: ArchSpec) -> int:
-    """Multiply-adds x 2 of one forward pass through the convolutions and dense layers.
+@dataclass(frozen=True)
+class LayerCost:
+    """One weighted layer of a network: its output shape, parameters and multiply-adds per image."""
 
-    Training costs about three times this per image (forward, and backward for inputs
-    and weights); used to estimate training time from runs already timed on this machine.
+    name: str
+    output_shape: tuple[int, ...]
+    params: int
+    multiply_adds: int
+
+
+def layer_costs(spec: ArchSpec) -> list[LayerCost]:
+    """Every weighted layer of `build_model(spec)` with its cost, computed from the spec alone.
+
+    A convolution holds k*k*C_in*C_out weights + C_out biases and does k*k*C_in*C_out
+    multiply-adds per output position; BatchNorm holds 4 numbers per channel (scale, shift and
+    the running mean and variance). Raises ValueError if the convolutions shrink 28x28 to nothing.
     """
     height, width, channels = INPUT_SHAPE
-    total = 0
-    for conv in spec.convs:
+    costs = []
+    for i, conv in enumerate(spec.convs, start=1):
         if spec.padding == "same":
             height, width = -(-height // conv.strides), -(-width // conv.strides)
         else:
@@ -237,12 +194,33 @@ def flops_per_image(spec: ArchSpec) -> int:
             width = (width - conv.kernel_size) // conv.strides + 1
         if height < 1 or width < 1:
             raise ValueError("the convolutions shrink 28x28 to nothing: use 'same' padding or fewer layers")
-        total += 2 * height * width * conv.filters * conv.kernel_size**2 * channels
+        weights = conv.kernel_size**2 * channels * conv.filters
+        costs.append(LayerCost(f"conv{i}", (height, width, conv.filters), weights + conv.filters,
+                               height * width * weights))
+        if conv.batch_norm:
+            costs.append(LayerCost(f"bn{i}", (height, width, conv.filters), 4 * conv.filters, 0))
         channels = conv.filters
         if conv.pool:
             height, width = (-(-height // 2), -(-width // 2)) if spec.padding == "same" else (height // 2, width // 2)
+            if height < 1 or width < 1:
+                raise ValueError("the pooling shrinks 28x28 to nothing: use 'same' padding or fewer layers")
     features = height * width * channels
-    for units in (*spec.dense_units, NUM_CLASSES):
-        total += 2 * features * units
+    for i, units in enumerate((*spec.dense_units, NUM_CLASSES), start=1):
+        name = f"dense{i}" if i <= len(spec.dense_units) else "logits"
+        costs.append(LayerCost(name, (units,), features * units + units, features * units))
         features = units
-    return total
+    return costs
+
+
+def parameter_count(spec: ArchSpec) -> int:
+    """What `build_model(spec).count_params()` gives, without building it."""
+    return sum(cost.params for cost in layer_costs(spec))
+
+
+def flops_per_image(spec: ArchSpec) -> int:
+    """Multiply-adds x 2 of one forward pass through the convolutions and dense layers.
+
+    Training costs about three times this per image (forward, and backward for inputs
+    and weights); used to estimate training time from runs already timed on this machine.
+    """
+    return 2 * sum(cost.multiply_adds for cost in layer_costs(spec))

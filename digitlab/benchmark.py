@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
+import cv2
+import keras
 import numpy as np
+
+from digitlab import data, jobs, presets, registry
+from digitlab.architectures import build_model
+from digitlab.inference import Predictor
+from digitlab.jobs.worker import Checkpointer, ProgressWriter
+from digitlab.preprocessing import preprocess_digit
+from digitlab.training import make_optimizer, resolve_precision, train
 
 
 def _interleaved(functions: dict, repeats: int) -> dict[str, float]:
@@ -26,11 +37,6 @@ def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarra
 
     `drawing` is an (h, w, 4) uint8 canvas image; by default a synthetic 400x400 stroke of a 7.
     """
-    import cv2
-
-    from digitlab.inference import Predictor
-    from digitlab.preprocessing import preprocess_digit
-
     if drawing is None:
         drawing = np.zeros((400, 400, 4), np.uint8)
         cv2.polylines(drawing, [np.array([[120, 100], [280, 100], [170, 320]])], False, (0, 0, 0, 255), 18)
@@ -56,17 +62,8 @@ def training(arch: str = "paper-s-2", train_size: int = 3000, epochs: int = 3, r
     Each variant builds, compiles and trains from scratch with the same seed and precision.
     The overheads are medians of the per-round ratios.
     """
-    import tempfile
-    from pathlib import Path
-
-    import keras
-
-    from digitlab import data, jobs, registry
-    from digitlab.architectures import build_model, get_preset
-    from digitlab.training import CONFIG_PRESETS, make_optimizer, resolve_precision, train
-
-    spec = get_preset(arch)
-    config = CONFIG_PRESETS[arch].replace(epochs=epochs, train_size=train_size, restore_best=True)
+    spec = presets.get(arch).spec
+    config = presets.get(arch).config.replace(epochs=epochs, train_size=train_size, restore_best=True)
     precision = resolve_precision(config.precision)
     split = data.load_split(config.protocol, train_size=train_size)
     root = Path(tempfile.mkdtemp(prefix="digitlab-bench-"))
@@ -85,9 +82,8 @@ def training(arch: str = "paper-s-2", train_size: int = 3000, epochs: int = 3, r
     def job(counter=iter(range(10**6))):
         name = f"bench-{next(counter)}"
         record = jobs.submit(name, arch, spec, config, root=root)
-        writer = jobs.ProgressWriter(name, root, record)
-        train(spec, config, split, progress=writer,
-              extra_callbacks=[jobs._checkpointer(spec, registry.run_path(name, root))])
+        train(spec, config, split, progress=ProgressWriter(record, root),
+              extra_callbacks=[Checkpointer(spec, registry.run_path(name, root))])
 
     variants = {"plain model.fit": plain_fit, "digitlab train, no live updates": engine,
                 "digitlab job, live updates": job}

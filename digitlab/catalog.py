@@ -8,33 +8,25 @@ from pathlib import Path
 import numpy as np
 
 from digitlab import comparison, registry
-
-SERVABLE_STATUSES = ("complete", "stopped", "interrupted")  # a model trained this far can read digits
-
-
-def servable(run: registry.RunInfo) -> bool:
-    """A run whose model can serve: finished, stopped or interrupted, with its model.keras."""
-    return run.status in SERVABLE_STATUSES and run.model_path.is_file()
-
+from digitlab.records import ACTIVE_STATUSES
 
 def summary(run: registry.RunInfo) -> dict:
     """One run in one flat row for the Models table: what it is, how it ended, how well it reads."""
     record = run.record
-    metrics = record.get("metrics") or {}
     return {
         "name": run.name,
         "default": run.default,
         "status": run.status,
-        "origin": "uploaded" if run.uploaded else "trained",
-        "arch": record.get("arch"),
-        "test_accuracy": (metrics.get("test") or {}).get("accuracy"),
-        "mnist_test_accuracy": (metrics.get("mnist_test") or {}).get("accuracy"),
-        "params": record.get("params"),
-        "epochs_run": record.get("epochs_run"),
-        "train_time_s": record.get("train_time_s"),
+        "origin": record.origin,
+        "arch": record.arch,
+        "test_accuracy": record.test_accuracy,
+        "mnist_test_accuracy": record.mnist_test_accuracy,
+        "params": record.params,
+        "epochs_run": record.epochs_run,
+        "train_time_s": record.train_time_s,
         "failures": len(registry.read_failures(run.name, root=run.path.parent)),
-        "servable": servable(run),
-        "error": record.get("error"),
+        "servable": run.servable,
+        "error": record.error,
     }
 
 
@@ -81,20 +73,18 @@ def details(name: str, *, root: Path | None = None) -> RunDetails:
     """The full details of stored run `name`; raises RegistryError if it is missing or unreadable."""
     run = registry.get_run(name, root=root)
     record = run.record
-    metrics = record.get("metrics") or {}
-    test = metrics.get("test") or {}
+    test = record.report("test")
     matrix = test.get("confusion_matrix")
     model_path = run.model_path if run.model_path.is_file() else None
-    spec = record.get("spec")
     return RunDetails(
-        name=run.name, status=run.status, origin="uploaded" if run.uploaded else "trained", default=run.default,
-        servable=servable(run), error=record.get("error"),
-        description=(spec or {}).get("description") or ("an uploaded Keras model" if run.uploaded else ""),
-        spec=spec, config=record.get("config"), command=record.get("command"), upload=record.get("upload"),
-        created=record.get("created"), test_accuracy=test.get("accuracy"), test_count=test.get("count"),
-        mnist_test_accuracy=(metrics.get("mnist_test") or {}).get("accuracy"), params=record.get("params"),
-        model_path=model_path, model_bytes=model_path.stat().st_size if model_path else 0,
-        history=comparison.scalar_history(record.get("history")),
+        name=run.name, status=run.status, origin=record.origin, default=run.default, servable=run.servable,
+        error=record.error,
+        description=record.spec.description if record.spec else "an uploaded Keras model" if record.uploaded else "",
+        spec=record.spec.to_dict() if record.spec else None, config=record.config.to_dict() if record.config else None,
+        command=record.command or None, upload=record.upload, created=record.created,
+        test_accuracy=record.test_accuracy, test_count=test.get("count"), mnist_test_accuracy=record.mnist_test_accuracy,
+        params=record.params, model_path=model_path, model_bytes=model_path.stat().st_size if model_path else 0,
+        history=comparison.scalar_history(record),
         confusion_matrix=np.asarray(matrix, dtype=np.int64) if matrix is not None else None,
         per_class=list(test.get("per_class") or []),
         failures=registry.read_failures(run.name, root=root),
@@ -117,11 +107,8 @@ def layer_rows(model) -> list[dict]:
     return rows
 
 
-ACTIVE_JOB_STATUSES = ("queued", "running")  # a worker owns the folder: moving it would break the job
-
-
 def _refuse_active_job(name: str, status: str | None, action: str) -> None:
-    if status in ACTIVE_JOB_STATUSES:
+    if status in ACTIVE_STATUSES:  # a worker owns the folder: moving it would break the job
         raise registry.RegistryError(f"{name} is a {status} training job: stop or remove it on the Train page "
                                      f"before you {action} it")
 

@@ -9,22 +9,23 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
+
+import numpy as np
 
 # Quiet TensorFlow's start-up chatter before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The reference runs stored in models/, each made by exactly this command.
-REFERENCE_RUNS = {
-    "paper-s-1": ["train", "--arch", "paper-s-1", "--name", "paper-s-1"],
-    "paper-s-2": ["train", "--arch", "paper-s-2", "--name", "paper-s-2"],
-    "paper-s-3": ["train", "--arch", "paper-s-3", "--name", "paper-s-3"],
-    "paper-s-4": ["train", "--arch", "paper-s-4", "--name", "paper-s-4"],
-    "paper-h": ["train", "--arch", "paper-h", "--name", "paper-h"],
-    "paper-h-stated": ["train", "--arch", "paper-h-stated", "--name", "paper-h-stated"],
-    "digitlab": ["train", "--arch", "digitlab", "--name", "digitlab"],
-}
-DEFAULT_RUN = "digitlab"  # the best reader of real handwriting among the reference runs
+from digitlab import data, papers, presets, registry  # noqa: E402  (none of these loads TensorFlow)
+from digitlab.architectures import ACTIVATIONS, ArchSpec  # noqa: E402
+from digitlab.config import CONFIG_FLAGS  # noqa: E402
+from digitlab.records import ProgressEvent, RunRecord  # noqa: E402
+
+REALISTIC_SETS = Path(__file__).resolve().parent.parent / "tests" / "realistic"  # made by tests/realistic/make_sets.py
+
+# Commands that need TensorFlow import the modules that load it (training, inference, ...)
+# inside the command, after `start_tensorflow`: `models`, `papers` and `--help` answer at once.
 
 
 def start_tensorflow() -> None:
@@ -54,32 +55,31 @@ def _percent(value) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
-def _print_progress(event: dict) -> None:
-    if event["kind"] != "epoch":
+def _print_progress(event: ProgressEvent) -> None:
+    if event.kind != "epoch":
         return
     line = (
-        f"epoch {event['epoch']}/{event['epochs']}{' (stopped early)' if event['partial'] else ''}: "
-        f"loss {event['loss']:.4f} acc {_percent(event['accuracy'])}"
+        f"epoch {event.epoch}/{event.epochs}{' (stopped early)' if event.partial else ''}: "
+        f"loss {event.loss:.4f} acc {_percent(event.accuracy)}"
     )
-    if event.get("val_loss") is not None:
-        line += f" | val_loss {event['val_loss']:.4f} val_acc {_percent(event['val_accuracy'])}"
-    eta = event.get("eta_s")
-    line += f" | {event['images_per_s']:.0f} img/s, {event['elapsed_s']:.0f}s elapsed"
-    if eta:
-        line += f", ETA {eta:.0f}s"
+    if event.val_loss is not None:
+        line += f" | val_loss {event.val_loss:.4f} val_acc {_percent(event.val_accuracy)}"
+    line += f" | {event.images_per_s:.0f} img/s, {event.elapsed_s:.0f}s elapsed"
+    if event.eta_s:
+        line += f", ETA {event.eta_s:.0f}s"
     print(line, flush=True)
 
 
 def cmd_train(args) -> int:
-    from digitlab import architectures, registry, training
+    from digitlab import training
 
-    spec = architectures.get_preset(args.arch)
+    preset = presets.get(args.arch)
+    spec = preset.spec
     if args.spec_json:
         try:
-            spec = architectures.ArchSpec.from_dict(json.loads(args.spec_json))
+            spec = ArchSpec.from_dict(json.loads(args.spec_json))
         except (ValueError, TypeError, KeyError) as exc:
             raise UserError(f"--spec-json is not a valid architecture spec: {exc}") from None
-    config = training.CONFIG_PRESETS[args.arch]
     spec_changes = {
         key: value for key, value in {
             "dropout": args.dropout, "activation": args.activation, "bn_momentum": args.bn_momentum,
@@ -87,19 +87,12 @@ def cmd_train(args) -> int:
         }.items() if value is not None
     }
     if args.batch_norm is not None:
-        spec_changes["convs"] = tuple(c.__class__(**{**c.__dict__, "batch_norm": args.batch_norm}) for c in spec.convs)
-    config_changes = {
-        key: value for key, value in {
-            "protocol": args.protocol, "epochs": args.epochs, "batch_size": args.batch_size,
-            "learning_rate": args.lr, "lr_decay": args.lr_decay, "optimizer": args.optimizer,
-            "early_stopping": args.patience, "train_size": args.train_size, "seed": args.seed,
-            "precision": args.precision, "strategy": args.strategy, "augment": args.augment,
-            "restore_best": args.restore_best,
-        }.items() if value is not None
-    }
+        spec_changes["convs"] = tuple(conv.replace(batch_norm=args.batch_norm) for conv in spec.convs)
+    config_changes = {flag.field: getattr(args, flag.field) for flag in CONFIG_FLAGS
+                      if getattr(args, flag.field) is not None}
     try:
         spec = spec.replace(**spec_changes)
-        config = config.replace(**config_changes)
+        config = preset.config.replace(**config_changes)
         name = registry.validate_name(args.name or f"{args.arch}-{config.protocol}-seed{config.seed}")
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -117,46 +110,45 @@ def cmd_train(args) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        record = training.train_run(name, args.arch, spec, config, command=command, progress=_print_progress,
-                                    stop_event=stop)
+        record = training.train_run(RunRecord.new(name, args.arch, spec, config, command=command),
+                                    progress=_print_progress, stop_event=stop)
     except ValueError as exc:  # e.g. a network whose feature maps shrink below nothing; stored runs are kept
         reason = " ".join(str(exc).split())
         raise UserError(f"training {name} failed ({type(exc).__name__}: {reason[:300]}); "
                         f"nothing stored was replaced, and the failure is noted in {name}/{registry.FAILURES_FILE}") from None
     finally:
         signal.signal(signal.SIGINT, previous)
-    metrics = record["metrics"]
     print(
-        f"{name}: {record['status']} after {record['epochs_run']} epochs in {record['train_time_s']:.0f}s "
-        f"({record['precision']}, {record['images_per_s']:.0f} img/s); train {_percent(metrics['train']['accuracy'])}, "
-        f"validation {_percent(metrics['validation']['accuracy'])}, test {_percent(metrics['test']['accuracy'])} "
-        f"({metrics['test']['count']} images), MNIST test {_percent(metrics['mnist_test']['accuracy'])}",
+        f"{name}: {record.status} after {record.epochs_run} epochs in {record.train_time_s:.0f}s "
+        f"({record.precision}, {record.images_per_s:.0f} img/s); "
+        f"train {_percent(record.report('train').get('accuracy'))}, "
+        f"validation {_percent(record.report('validation').get('accuracy'))}, test {_percent(record.test_accuracy)} "
+        f"({record.report('test').get('count')} images), MNIST test {_percent(record.mnist_test_accuracy)}",
         flush=True,
     )
     if args.set_default:
         registry.set_default(name)
         print(f"{name} is now the default model")
-    return 0 if record["status"] in ("complete", "stopped") else 130
+    return 0 if record.status in ("complete", "stopped") else 130
 
 
 def cmd_evaluate(args) -> int:
-    from digitlab import data, registry, training
+    from digitlab import training
 
     run = registry.get_run(args.model)
     model = registry.load_model(run.name)
-    # A job's record names its protocol in its knobs only; an interrupted one has no metrics yet.
-    protocol = (run.record.get("data") or {}).get("protocol") or (run.record.get("config") or {}).get("protocol") or "full"
+    protocol = run.record.protocol or "full"  # an uploaded model was read on MNIST's 10,000, as "full" is
     split = data.load_split(protocol)
     results = {"test": training.evaluate(model, split.x_test, split.y_test)}
     if protocol == "paper-s":
         results["mnist_test"] = training.evaluate(model, *data.mnist_test_set())
-    stored = run.record.get("metrics") or {}
+    record = run.record
     if args.json:
         print(json.dumps({"name": run.name, **{k: v for k, v in results.items()}}))
         return 0
     for key, report in results.items():
         label = f"{protocol} test set" if key == "test" else "MNIST test set"
-        recorded = (stored.get(key) or {}).get("accuracy")
+        recorded = record.report(key).get("accuracy")
         print(f"{run.name} on the {label} ({report['count']} images): accuracy {_percent(report['accuracy'])}"
               f" (run.json: {_percent(recorded)}), loss {report['loss']:.4f}")
     report = results["test"]
@@ -174,8 +166,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from digitlab import registry
-
     if args.set_default:
         registry.set_default(args.set_default)
     runs, errors = registry.list_runs()
@@ -244,12 +234,7 @@ def cmd_benchmark(args) -> int:
 
 
 def cmd_realworld(args) -> int:
-    import time
-    from pathlib import Path
-
-    import numpy as np
-
-    from digitlab import data, realworld
+    from digitlab import realworld
     from digitlab.ensembles import Ensemble, TTAReader
     from digitlab.inference import Predictor
 
@@ -288,8 +273,6 @@ def cmd_realworld(args) -> int:
 
 
 def cmd_papers(args) -> int:
-    from digitlab import papers, registry
-
     runs, _ = registry.list_runs()
     if args.json:
         print(json.dumps(papers.reproduction_rows(runs), indent=1))
@@ -299,23 +282,22 @@ def cmd_papers(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    names = args.only or list(REFERENCE_RUNS)
+    reference_runs = presets.reference_runs()
+    names = args.only or list(reference_runs)
     for name in names:
-        if name not in REFERENCE_RUNS:
-            raise UserError(f"{name!r} is not a reference run; choose from {', '.join(REFERENCE_RUNS)}")
+        if name not in reference_runs:
+            raise UserError(f"{name!r} is not a reference run; choose from {', '.join(reference_runs)}")
     for name in names:
-        argv = REFERENCE_RUNS[name]
+        argv = reference_runs[name]
         print("$ python -m digitlab " + shlex.join(argv), flush=True)
         if not args.dry_run:
             status = main(argv)
             if status:
                 return status
-    if DEFAULT_RUN in names:
-        print(f"$ python -m digitlab models --set-default {DEFAULT_RUN}", flush=True)
+    if presets.DEFAULT_RUN in names:
+        print(f"$ python -m digitlab models --set-default {presets.DEFAULT_RUN}", flush=True)
         if not args.dry_run:
-            from digitlab import registry
-
-            registry.set_default(DEFAULT_RUN)
+            registry.set_default(presets.DEFAULT_RUN)
     return 0
 
 
@@ -333,39 +315,24 @@ def cmd_export(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from digitlab.architectures import ACTIVATIONS, PRESETS
-    from digitlab.data import PROTOCOLS
-
     parser = argparse.ArgumentParser(prog="python -m digitlab", description="digitlab: CNNs on handwritten digits.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train an architecture and store the run in models/",
                                 description="Train an architecture preset (its paper's knobs by default) and store the run.")
-    train.add_argument("--arch", required=True, choices=list(PRESETS), help="architecture preset")
+    train.add_argument("--arch", required=True, choices=list(presets.PRESETS), help="architecture preset")
     train.add_argument("--name", help="run name (default: ARCH-PROTOCOL-seedN)")
-    train.add_argument("--protocol", choices=PROTOCOLS, help="data protocol (paper-h, paper-s or full)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int, help="per replica; the global batch is this x replicas")
-    train.add_argument("--lr", type=float, help="initial learning rate")
-    train.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (Paper H states 0.99)")
-    train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
-    train.add_argument("--patience", type=int, help="early stopping: epochs without a lower validation loss, counted once "
-                                                             "BatchNorm's running statistics have settled")
-    train.add_argument("--train-size", type=int, help="keep a stratified subset of this many training images")
-    train.add_argument("--seed", type=int)
+    for flag in CONFIG_FLAGS:
+        if flag.switch:
+            train.add_argument(flag.flag, dest=flag.field, action=argparse.BooleanOptionalAction, default=None,
+                               help=flag.help or None)
+        else:
+            train.add_argument(flag.flag, dest=flag.field, type=flag.type, choices=flag.choices, help=flag.help or None)
     train.add_argument("--dropout", type=float)
     train.add_argument("--dense-units", type=int, nargs="+")
     train.add_argument("--activation", choices=ACTIVATIONS)
     train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
     train.add_argument("--bn-momentum", type=float, help="decay of BatchNorm's running statistics (Keras: 0.99)")
-    train.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
-                       help="auto: bfloat16 mixed precision on GPUs and CPUs with AMX/AVX512-BF16")
-    train.add_argument("--strategy", choices=["auto", "none", "mirrored"],
-                       help="auto: MirroredStrategy when several GPUs are visible")
-    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                       help="handwriting-style augmentation (rotation, shift, scale, shear, stroke width)")
-    train.add_argument("--restore-best", action=argparse.BooleanOptionalAction, default=None,
-                       help="keep the epoch of lowest validation loss (else the last epoch)")
     train.add_argument("--spec-json", metavar="JSON", help="a whole architecture spec (as in run.json) instead of the preset's")
     train.add_argument("--set-default", action="store_true", help="make this run the default model")
     train.set_defaults(func=cmd_train)
@@ -406,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Read every sample listed in the realistic sets' CSV manifests and "
                                            "print the accuracy per set and model.")
     real.add_argument("--models", nargs="+", default=["default"], metavar="NAME")
-    real.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "tests" / "realistic"))
+    real.add_argument("--dir", default=str(REALISTIC_SETS), help="a folder of realistic sets (CSV manifests)")
     real.add_argument("--json", action="store_true", help="per set: counts, accuracy and every misread file")
     real.add_argument("--ensemble", action="store_true", help="also read with the average of all --models")
     real.add_argument("--tta", action="store_true",
@@ -423,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     reproduce = commands.add_parser("reproduce", help="retrain the reference runs stored in models/",
                                     description="Retrain the reference runs with the exact commands that made them.")
-    reproduce.add_argument("--only", nargs="+", metavar="NAME", help=f"some of: {', '.join(REFERENCE_RUNS)}")
+    reproduce.add_argument("--only", nargs="+", metavar="NAME", help=f"some of: {', '.join(presets.reference_runs())}")
     reproduce.add_argument("--dry-run", action="store_true", help="print the commands only")
     reproduce.set_defaults(func=cmd_reproduce)
 
@@ -449,9 +416,6 @@ def _clean_leftovers() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from digitlab.data import DataUnavailableError
-    from digitlab.registry import RegistryError
-
     args = build_parser().parse_args(argv)
     args.argv = argv
     _clean_leftovers()
@@ -459,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         start_tensorflow()
     try:
         return args.func(args)
-    except (UserError, DataUnavailableError, RegistryError) as exc:
+    except (UserError, data.DataUnavailableError, registry.RegistryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

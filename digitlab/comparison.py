@@ -8,24 +8,13 @@ from typing import Callable
 
 import numpy as np
 
-from digitlab import papers, registry
+from digitlab import data, papers, presets, registry
+from digitlab.config import TrainConfig
 from digitlab.metrics import misclassified
+from digitlab.records import RunRecord
 
-COMPARABLE_STATUSES = ("complete", "stopped", "interrupted")
 HISTORY_KEYS = ("accuracy", "loss", "val_accuracy", "val_loss")
 PREDICT_BATCH = 500  # one fixed batch shape: the XLA-compiled predictor compiles once, memory stays small
-
-
-def skip_reason(run: registry.RunInfo) -> str | None:
-    """Why a stored run cannot be compared (no test metrics or no model yet), or None when it can."""
-    if run.status not in COMPARABLE_STATUSES:
-        error = run.record.get("error")
-        return f"{run.status}: {error}" if error else f"{run.status}, no test results yet"
-    if not (run.record.get("metrics") or {}).get("test"):
-        return f"{run.status} but without test metrics"
-    if not run.model_path.is_file():
-        return f"{run.status} but without its model file"
-    return None
 
 
 def comparable_runs(*, root: Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
@@ -33,49 +22,46 @@ def comparable_runs(*, root: Path | None = None) -> tuple[list[str], list[tuple[
     runs, broken = registry.list_runs(root=root)
     names, skipped = [], [(name, f"unreadable: {error}") for name, error in broken]
     for run in runs:
-        reason = skip_reason(run)
-        if reason is None:
+        if run.comparable:
             names.append(run.name)
         else:
-            skipped.append((run.name, reason))
+            skipped.append((run.name, run.skip_reason))
     return names, sorted(skipped)
 
 
 def reference_runs(names) -> list[str]:
     """The papers' reference runs among `names`, in the papers' order (the page's default choice)."""
     present = set(names)
-    return [name for name in papers.REPORTED if name in present]
+    return [name for name in presets.reported() if name in present]
 
 
 def summary_row(run: registry.RunInfo) -> dict:
     """One run in one flat row: what it is, what it cost, and how well it reads its test set."""
     record = run.record
-    metrics = record.get("metrics") or {}
-    test = metrics.get("test") or {}
+    test = record.report("test")
     macro = test.get("macro") or {}
     return {
         "run": run.name,
-        "arch": record.get("arch"),
-        "protocol": (record.get("data") or {}).get("protocol") or (record.get("config") or {}).get("protocol"),
+        "arch": record.arch,
+        "protocol": record.protocol,
         "status": run.status,
-        "params": record.get("params"),
-        "epochs": record.get("epochs_run"),
-        "train_time_s": record.get("train_time_s"),
-        "images_per_s": record.get("images_per_s"),
-        "dtype": record.get("precision"),  # the record's "precision" is the arithmetic, e.g. bfloat16
+        "params": record.params,
+        "epochs": record.epochs_run,
+        "train_time_s": record.train_time_s,
+        "images_per_s": record.images_per_s,
+        "dtype": record.precision,  # the record's "precision" is the arithmetic, e.g. bfloat16
         "accuracy": test.get("accuracy"),
         "macro_precision": macro.get("precision"),
         "macro_recall": macro.get("recall"),
         "macro_f1": macro.get("f1"),
         "test_images": test.get("count"),
-        "mnist_test_accuracy": (metrics.get("mnist_test") or {}).get("accuracy"),
+        "mnist_test_accuracy": record.mnist_test_accuracy,
     }
 
 
-def scalar_history(history: dict | None) -> dict[str, list[float]]:
-    """The per-epoch scalar curves of a Keras history, without extra keys (e.g. per-epoch matrices)."""
-    history = history or {}
-    return {key: [float(v) for v in history[key]] for key in HISTORY_KEYS if isinstance(history.get(key), list)}
+def scalar_history(record: RunRecord) -> dict[str, list[float]]:
+    """The per-epoch scalar curves of a run's history, without extra keys (e.g. per-epoch matrices)."""
+    return {key: record.curve(key) for key in HISTORY_KEYS if isinstance(record.history.get(key), list)}
 
 
 def most_confused(matrix) -> tuple[int, int] | None:
@@ -112,41 +98,30 @@ def compare(names, *, root: Path | None = None) -> Comparison:
         except registry.RegistryError as exc:
             skipped.append((name, str(exc)))
             continue
-        reason = skip_reason(run)
-        if reason is None:
+        if run.comparable:
             runs.append(run)
         else:
-            skipped.append((name, reason))
-    tests = {run.name: run.record["metrics"]["test"] for run in runs}
+            skipped.append((name, run.skip_reason))
+    tests = {run.name: run.record.report("test") for run in runs}
     return Comparison(
         rows=[summary_row(run) for run in runs],
-        histories={run.name: scalar_history(run.record.get("history")) for run in runs},
+        histories={run.name: scalar_history(run.record) for run in runs},
         confusion_matrices={name: np.asarray(test["confusion_matrix"], dtype=np.int64) for name, test in tests.items()},
         per_class={name: test["per_class"] for name, test in tests.items()},
         # Only the reference runs have a paper's figure; a hand-made run without them is simply absent.
-        reproduction=_reproduction_rows(runs),
+        reproduction=papers.reproduction_rows(runs),
         skipped=skipped,
     )
 
 
-def _reproduction_rows(runs) -> list[dict]:
-    try:
-        return papers.reproduction_rows([run for run in runs if run.name in papers.REPORTED])
-    except (KeyError, TypeError):  # a retrained reference run stopped before its metrics were complete
-        return []
-
-
-def run_test_set(record: dict) -> tuple[np.ndarray, np.ndarray]:
+def run_test_set(record: RunRecord) -> tuple[np.ndarray, np.ndarray]:
     """The test images (n, 28, 28, 1) float32 and labels (n,) a run was scored on, rebuilt from its record.
 
     Paper S runs test on a 2,964-image subset of MNIST's test set, the others on all 10,000;
     the draws are fixed (seed 0), so the same images come back.
     """
-    from digitlab import data
-
-    config = record.get("config") or {}
-    protocol = config.get("protocol") or (record.get("data") or {}).get("protocol")
-    split = data.load_split(protocol, train_size=config.get("train_size"), seed=config.get("seed", 0))
+    config = record.config or TrainConfig(protocol=record.protocol or "full")
+    split = data.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
     return split.x_test, split.y_test
 
 
@@ -208,11 +183,10 @@ def misclassified_examples(name: str, true_label: int | None = None, predicted_l
     `predict` ((n, 28, 28, 1) -> (n, 10)) when given, else an XLA-compiled Predictor.
     """
     run = registry.get_run(name, root=root)
-    reason = skip_reason(run)
-    if reason is not None:
-        raise registry.RegistryError(f"run {run.name!r} cannot be compared ({reason})")
+    if not run.comparable:
+        raise registry.RegistryError(f"run {run.name!r} cannot be compared ({run.skip_reason})")
     if predict is None:
-        from digitlab.inference import Predictor
+        from digitlab.inference import Predictor  # TensorFlow: only when a model must read
 
         predict = Predictor.load(run.name, root=root).predict
     images, labels = run_test_set(run.record)

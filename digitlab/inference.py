@@ -13,6 +13,7 @@ import tensorflow as tf
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
 from digitlab.preprocessing import Preprocessed, preprocess_digit, segment_digits, split_candidates
+from digitlab.records import RunRecord
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
 
@@ -26,11 +27,12 @@ class Predictor:
     the one-time tracing of the activations function.
     """
 
-    def __init__(self, model: keras.Model, *, name: str, spec: ArchSpec | None = None, record: dict | None = None):
+    def __init__(self, model: keras.Model, *, name: str, spec: ArchSpec | None = None,
+                 record: RunRecord | None = None):
         self.model = model
         self.name = name
         self.spec = spec
-        self.record = record or {}
+        self.record = record
         # A concrete function skips tf.function's per-call signature matching; XLA fuses the
         # small layers into fewer kernels.
         self._predict = tf.function(
@@ -49,8 +51,7 @@ class Predictor:
             return cls(model, name=path.stem)
         run = registry.get_run(name_or_path, root=root)
         model = registry.load_model(run.name, root=root)
-        spec = ArchSpec.from_dict(run.record["spec"]) if run.record["spec"] is not None else None  # None: uploaded
-        return cls(model, name=run.name, spec=spec, record=run.record)
+        return cls(model, name=run.name, spec=run.record.spec, record=run.record)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) or (n, 28, 28, 1) float32 in [0, 1] -> (n, 10) float32 probabilities."""

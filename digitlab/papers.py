@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-# Paper S (Septiani et al.): accuracy and validation accuracy at epoch 40, 150x150x3 inputs.
-# Paper H (Shao et al. 2023): 99.82 % train, 99.40 % test, test loss 0.0171; both of our
-# Paper H runs (its network trained two ways, see training.PAPER_H_CONFIG) face the same figures.
-REPORTED = {
-    "paper-s-1": {"train": 0.4941, "validation": 0.4312, "test": None},
-    "paper-s-2": {"train": 0.6777, "validation": 0.6585, "test": None},
-    "paper-s-3": {"train": 0.8903, "validation": 0.8843, "test": None},
-    "paper-s-4": {"train": 0.9241, "validation": 0.9133, "test": None},
-    "paper-h": {"train": 0.9982, "validation": None, "test": 0.9940},
-}
-REPORTED["paper-h-stated"] = REPORTED["paper-h"]
-# How each of our Paper H runs trains its network, as `why_they_differ` words it.
-PAPER_H_RUNS = {
-    "paper-h": "its network trained as in the codelab it comes from (Adam 0.01, decayed per epoch, batch 128) reads",
-    "paper-h-stated": "with the knobs its text states (Adam 0.001 ×0.99, batch 1,000) it reads",
-}
+from digitlab import presets
 
 
 def _pct(value) -> str:
@@ -25,34 +10,35 @@ def _pct(value) -> str:
 
 
 def reproduction_rows(runs) -> list[dict]:
-    """One row per reference run present in `runs` (RunInfo objects): reported beside measured."""
+    """One row per reference run present in `runs` (RunInfo objects) with test results: reported beside measured.
+
+    A reference run without them (retrained and stopped early, or failed), or a model uploaded
+    under a reference run's name, is left out.
+    """
     by_name = {run.name: run for run in runs}
     rows = []
-    for name, reported in REPORTED.items():
+    for name, reported in presets.reported().items():
         run = by_name.get(name)
-        record = run.record if run is not None else {}
-        metrics = record.get("metrics") or {}
-        history = record.get("history") or {}
-        # A failed, unfinished or uploaded run under a paper's name has nothing to set beside the paper.
-        if run is None or run.uploaded or not history.get("accuracy") or not all(
-                (metrics.get(key) or {}).get("accuracy") is not None for key in ("validation", "test", "mnist_test")):
+        if run is None or not run.record.has_test_results or run.record.uploaded:  # an upload under a paper's name
             continue
+        record = run.record
+        train_curve = record.curve("accuracy")
         rows.append({
             "run": name,
-            "paper train": reported["train"],
-            "paper val": reported["validation"],
-            "paper test": reported["test"],
+            "paper train": reported.train,
+            "paper val": reported.validation,
+            "paper test": reported.test,
             # The paper quotes Keras' running training accuracy of its last epoch; so do we.
-            "ours train (last epoch)": history["accuracy"][-1],
-            "ours val": metrics["validation"]["accuracy"],
-            "ours test": metrics["test"]["accuracy"],
-            "test images": metrics["test"]["count"],
-            "ours MNIST test (10,000)": metrics["mnist_test"]["accuracy"],
-            "params": record["params"],
-            "epochs": record["epochs_run"],
-            "train time (s)": record["train_time_s"],
-            "precision": record["precision"],
-            "command": record["command"],
+            "ours train (last epoch)": train_curve[-1] if train_curve else None,
+            "ours val": record.report("validation").get("accuracy"),
+            "ours test": record.test_accuracy,
+            "test images": record.report("test").get("count"),
+            "ours MNIST test (10,000)": record.mnist_test_accuracy,
+            "params": record.params,
+            "epochs": record.epochs_run,
+            "train time (s)": record.train_time_s,
+            "precision": record.precision,
+            "command": record.command,
         })
     return rows
 
@@ -67,7 +53,7 @@ def reproduction_markdown(runs) -> str:
             f"| {r['run']} | {_pct(r['paper train'])} | {_pct(r['paper val'])} | {_pct(r['paper test'])} "
             f"| {_pct(r['ours train (last epoch)'])} | {_pct(r['ours val'])} "
             f"| {_pct(r['ours test'])} ({r['test images']:,}) | {_pct(r['ours MNIST test (10,000)'])} "
-            f"| {r['params']:,} | {r['epochs']} | {r['train time (s)'] / 60:.1f} min ({r['precision']}) "
+            f"| {r['params'] or 0:,} | {r['epochs']} | {(r['train time (s)'] or 0) / 60:.1f} min ({r['precision']}) "
             f"| `{r['command']}` |"
         )
     return "\n".join(lines)
@@ -77,12 +63,13 @@ def why_they_differ(rows) -> str:
     """One sentence on why the papers' figures differ from ours, for the reference runs in `rows`."""
     names = {row["run"] for row in rows}
     parts = []
-    if any(name.startswith("paper-s") for name in names):
+    if names & {preset.name for preset in presets.of_paper("Paper S")}:
         parts.append("Paper S fed 150×150×3 upscaled images to its networks and reports far lower accuracies "
                      "than the same networks reach on MNIST's own 28×28 pixels")
     by_run = {row["run"]: row for row in rows}
-    ours = [f"{how} {_pct(by_run[run]['ours test'])} after {by_run[run]['epochs']} epochs"
-            for run, how in PAPER_H_RUNS.items() if run in by_run]
+    paper_h = [preset for preset in presets.PRESETS.values() if preset.how and preset.name in by_run]
+    ours = [f"{preset.how} {_pct(by_run[preset.name]['ours test'])} after {by_run[preset.name]['epochs']} epochs"
+            for preset in paper_h]
     if ours:
-        parts.append(f"Paper H reports {_pct(REPORTED['paper-h']['test'])}; " + ", and ".join(ours))
+        parts.append(f"Paper H reports {_pct(paper_h[0].reported.test)}; " + ", and ".join(ours))
     return "; ".join(parts) + "." if parts else ""

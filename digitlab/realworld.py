@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitlab.imageio import ImageError, read_image
-
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "tests" / "realistic"
+from digitlab.inference import read_picture
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class Sample:
     style: str
 
 
-def load_samples(folder: Path = DEFAULT_DIR) -> list[Sample]:
+def load_samples(folder: Path) -> list[Sample]:
     """Every sample listed in the folder's CSV manifests (columns file, set, label, font, notes)."""
     samples = []
     for manifest in sorted(folder.glob("*.csv")):
@@ -41,8 +40,6 @@ def evaluate_sets(predictor, samples: list[Sample], *, all_as_numbers: bool = Fa
     `all_as_numbers` reads the single-digit sets as numbers too, as the Draw page does by
     default, so a stray mark read as an extra digit counts as wrong.
     """
-    from digitlab.inference import read_picture
-
     results: dict[str, dict] = defaultdict(lambda: {"count": 0, "correct": 0, "errors": []})
     for sample in samples:
         result = results[sample.set]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,19 +13,18 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitlab.architectures import ArchSpec
+from digitlab.architectures import build_model
+from digitlab.records import UPLOADED, RecordError, RunRecord
 
 MODELS_ENV_VAR = "DIGITLAB_MODELS"
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
 DEFAULT_FILE = "DEFAULT"
-STATUSES = ("complete", "stopped", "interrupted", "failed", "running", "queued", "cancelled")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: `$` would let "abc\n" through
 # "default" means the default run in every command, and DEFAULT is the file naming it: a run of
 # either name (in any case, for case-insensitive disks) could never be reached or would clash.
 RESERVED_NAMES = ("default",)
 FAILURES_FILE = "failures.json"  # training attempts that failed without replacing the run beside it
-UPLOADED = "uploaded"  # record["origin"] of a model uploaded from a file: no spec, its own architecture
 
 
 class RegistryError(ValueError):
@@ -66,7 +66,7 @@ class RunInfo:
 
     name: str
     path: Path
-    record: dict
+    record: RunRecord
     default: bool
 
     @property
@@ -74,41 +74,84 @@ class RunInfo:
         return self.path / MODEL_FILE
 
     @property
-    def test_accuracy(self) -> float | None:
-        return (self.record.get("metrics") or {}).get("test", {}).get("accuracy")
+    def status(self) -> str:
+        return self.record.status
 
     @property
-    def status(self) -> str:
-        return self.record.get("status", "unknown")
+    def test_accuracy(self) -> float | None:
+        return self.record.test_accuracy
 
     @property
     def uploaded(self) -> bool:
-        """True for a model uploaded from a file: its architecture is its own `.keras`, not an ArchSpec."""
-        return self.record.get("origin") == UPLOADED
+        """A model uploaded from a file: its architecture is its own model.keras, not an ArchSpec."""
+        return self.record.uploaded
+
+    @property
+    def servable(self) -> bool:
+        """It has trained weights to predict with: the one rule for Draw, the sidebar and `set_default`."""
+        return self.record.trained and self.model_path.is_file()
+
+    @property
+    def comparable(self) -> bool:
+        return self.skip_reason is None
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why the run cannot be compared (no test results or no model yet), or None when it can."""
+        record = self.record
+        if not record.trained:
+            return f"{record.status}: {record.error}" if record.error else f"{record.status}, no test results yet"
+        if not record.has_test_results:
+            return f"{record.status} but without test metrics"
+        if not self.model_path.is_file():
+            return f"{record.status} but without its model file"
+        return None
 
     def to_json(self) -> dict:
-        metrics = self.record.get("metrics") or {}
+        record = self.record
         return {
             "name": self.name,
             "path": str(self.model_path),
             "default": self.default,
             "status": self.status,
-            "origin": self.record.get("origin", "trained"),
-            "arch": self.record.get("arch"),
-            "protocol": (self.record.get("data") or {}).get("protocol"),
-            "test_accuracy": self.test_accuracy,
-            "mnist_test_accuracy": metrics.get("mnist_test", {}).get("accuracy"),
-            "params": self.record.get("params"),
-            "epochs_run": self.record.get("epochs_run"),
-            "train_time_s": self.record.get("train_time_s"),
+            "origin": record.origin,
+            "arch": record.arch,
+            "protocol": record.protocol,
+            "test_accuracy": record.test_accuracy,
+            "mnist_test_accuracy": record.mnist_test_accuracy,
+            "params": record.params,
+            "epochs_run": record.epochs_run,
+            "train_time_s": record.train_time_s,
+            "servable": self.servable,
         }
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+@contextlib.contextmanager
+def atomic_file(path: Path):
+    """Yield a temporary path beside `path` to write; on success it replaces `path` in one step.
+
+    Readers see the old file or the new one, never half of it; a failed write leaves no temporary.
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{''.join(path.suffixes)}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
-def save_run(name: str, record: dict, model=None, *, root: Path | None = None, replace: bool = True) -> Path:
+def atomic_write(path: Path, content: str | bytes) -> None:
+    """Replace `path` with `content` in one step (see `atomic_file`)."""
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(content) if isinstance(content, bytes) else tmp.write_text(content)
+
+
+def atomic_write_json(path: Path, values) -> None:
+    atomic_write(path, json.dumps(values, indent=1) + "\n")
+
+
+def save_run(name: str, record: RunRecord, model=None, *, root: Path | None = None, replace: bool = True) -> Path:
     """Store `record` (and `model` without optimizer state) as run `name`, replacing any old one.
 
     Everything is written into a temporary folder beside the target and renamed into
@@ -123,7 +166,7 @@ def save_run(name: str, record: dict, model=None, *, root: Path | None = None, r
         staging.chmod(0o755)  # mkdtemp makes it private; a run folder is ordinary data
         if model is not None:
             model.save(staging / MODEL_FILE, include_optimizer=False)
-        _write_json(staging / RUN_FILE, {**record, "name": name})
+        atomic_write_json(staging / RUN_FILE, record.replace(name=name).to_dict())
         if not replace:
             try:
                 os.rename(staging, target)  # fails onto an existing run folder: never two owners
@@ -142,7 +185,7 @@ def save_run(name: str, record: dict, model=None, *, root: Path | None = None, r
     return target
 
 
-def create_run(name: str, record: dict, *, root: Path | None = None) -> Path:
+def create_run(name: str, record: RunRecord, *, root: Path | None = None) -> Path:
     """Create run folder `name` holding only `record`; fails if the name is taken.
 
     The folder appears complete or not at all (built aside, then renamed), and renaming
@@ -156,7 +199,7 @@ def create_run(name: str, record: dict, *, root: Path | None = None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
     try:
         staging.chmod(0o755)
-        _write_json(staging / RUN_FILE, {**record, "name": name})
+        atomic_write_json(staging / RUN_FILE, record.replace(name=name).to_dict())
         os.rename(staging, target)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
@@ -164,26 +207,22 @@ def create_run(name: str, record: dict, *, root: Path | None = None) -> Path:
     return target
 
 
-def write_record(name: str, record: dict, *, root: Path | None = None) -> None:
+def write_record(name: str, record: RunRecord, *, root: Path | None = None) -> None:
     """Replace run `name`'s run.json in one step (readers see the old or the new file, never half)."""
-    folder = run_path(name, root)
-    tmp = folder / f".{RUN_FILE}.{uuid.uuid4().hex[:8]}"
-    _write_json(tmp, {**record, "name": name})
-    os.replace(tmp, folder / RUN_FILE)
+    atomic_write_json(run_path(name, root) / RUN_FILE, record.replace(name=name).to_dict())
 
 
-def read_record(name: str, *, root: Path | None = None) -> dict:
+def read_record(name: str, *, root: Path | None = None) -> RunRecord:
     path = run_path(name, root) / RUN_FILE
     try:
-        record = json.loads(path.read_text())
+        record = RunRecord.from_dict(json.loads(path.read_text()))
     except FileNotFoundError:
         raise RegistryError(f"no run named {name!r}") from None
+    except RecordError as exc:
+        raise RegistryError(f"run {name!r}: {exc}") from None
     except (OSError, ValueError) as exc:
         raise RegistryError(f"run {name!r}: unreadable {RUN_FILE} ({exc})") from None
-    if not isinstance(record, dict) or "spec" not in record:
-        raise RegistryError(f"run {name!r}: {RUN_FILE} has no architecture spec")
-    if record["spec"] is None and record.get("origin") != UPLOADED:  # only an uploaded model brings its own
-        raise RegistryError(f"run {name!r}: {RUN_FILE} has no architecture spec")
+    record.name = name  # the folder's name is the run's, whatever the file says
     return record
 
 
@@ -200,12 +239,9 @@ def default_name(*, root: Path | None = None) -> str | None:
 
 def set_default(name: str, *, root: Path | None = None) -> None:
     root = root or models_dir()
-    record = read_record(name, root=root)
-    if record.get("status") not in ("complete", "stopped", "interrupted") or not (run_path(name, root) / MODEL_FILE).is_file():
+    if not get_run(name, root=root).servable:
         raise RegistryError(f"run {name!r} has no trained model to serve")
-    tmp = root / f".tmp-{DEFAULT_FILE}-{uuid.uuid4().hex[:8]}"
-    tmp.write_text(name + "\n")
-    tmp.replace(root / DEFAULT_FILE)
+    atomic_write(root / DEFAULT_FILE, name + "\n")
 
 
 def list_runs(*, root: Path | None = None) -> tuple[list[RunInfo], list[tuple[str, str]]]:
@@ -219,8 +255,6 @@ def list_runs(*, root: Path | None = None) -> tuple[list[RunInfo], list[tuple[st
         try:
             validate_name(folder.name)
             record = read_record(folder.name, root=root)
-            if record["spec"] is not None:
-                ArchSpec.from_dict(record["spec"])
         except Exception as exc:  # one broken folder must not hide the others
             errors.append((folder.name, str(exc)))
             continue
@@ -246,12 +280,10 @@ def load_model(name: str, *, root: Path | None = None):
     An uploaded run has no spec: its own model.keras is loaded through the upload checks
     (Keras safe mode, built-in layers only), as when it arrived.
     """
-    from digitlab.architectures import build_model
-
     run = get_run(name, root=root)
     if not run.model_path.is_file():
         raise RegistryError(f"run {run.name!r} has no {MODEL_FILE} (status: {run.status})")
-    if run.record["spec"] is None:
+    if run.record.spec is None:
         from digitlab import uploads
 
         try:
@@ -259,7 +291,7 @@ def load_model(name: str, *, root: Path | None = None):
         except uploads.UploadError as exc:
             raise RegistryError(f"run {run.name!r}: cannot load {MODEL_FILE} ({exc})") from None
     try:
-        model = build_model(ArchSpec.from_dict(run.record["spec"]), name=run.name.replace(".", "_"))
+        model = build_model(run.record.spec, name=run.name.replace(".", "_"))
         model.load_weights(run.model_path)
     except Exception as exc:
         raise RegistryError(f"run {run.name!r}: cannot load {MODEL_FILE} ({exc})") from None
@@ -287,10 +319,7 @@ def rename_run(old: str, new: str, *, root: Path | None = None) -> None:
     if target.exists():
         raise RegistryError(f"a run named {new!r} already exists")
     was_default = default_name(root=root) == old
-    record = read_record(old, root=root)
-    tmp = source / f".{RUN_FILE}.{uuid.uuid4().hex[:8]}"
-    _write_json(tmp, {**record, "name": new})
-    os.replace(tmp, source / RUN_FILE)  # a reader sees the old run.json or the new one, never half
+    atomic_write_json(source / RUN_FILE, read_record(old, root=root).replace(name=new).to_dict())
     source.rename(target)
     if was_default:
         set_default(new, root=root)
@@ -304,31 +333,30 @@ def record_failure(name: str, message: str, command: str | None = None, *, root:
     folder = run_path(name, root)
     entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "message": message, "command": command}
     failures = read_failures(name, root=root) + [entry]
-    tmp = folder / f".{FAILURES_FILE}.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(json.dumps(failures[-50:], indent=1) + "\n")  # the latest 50 are enough to see a pattern
-    os.replace(tmp, folder / FAILURES_FILE)
+    atomic_write_json(folder / FAILURES_FILE, failures[-50:])  # the latest 50 are enough to see a pattern
 
 
 def read_failures(name: str, *, root: Path | None = None) -> list[dict]:
     """The failed attempts recorded beside run `name`, oldest first ([] when none or unreadable)."""
     try:
         failures = json.loads((run_path(name, root) / FAILURES_FILE).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RegistryError):
         return []
     return [f for f in failures if isinstance(f, dict)] if isinstance(failures, list) else []
 
 
 LEFTOVER_AGE_S = 600  # older than any write in progress: a staging folder lives for the seconds a save takes
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}(\.tmp.*)?")  # `atomic_file`'s `.run.json.1a2b3c4d.tmp.json`, older `.run.json.1a2b3c4d`
 
 
 def clean_leftovers(*, root: Path | None = None, min_age_s: float = LEFTOVER_AGE_S) -> list[str]:
     """Remove what killed writes left behind; return the paths removed (relative to the models folder).
 
-    That is `.tmp-*` staging folders and files and `.trash-*` folders in the models folder,
-    and `.<file>.<hex>` temporaries inside run folders. Only leftovers older than
-    `min_age_s` go, so a write still in progress in another process (a training worker
-    outlives a server restart) is never cut short. The app and the command line call this
-    once at start.
+    That is `.tmp-*` staging folders and `.trash-*` folders in the models folder, and the
+    temporaries of atomic writes (`.<file>.<8 hex>.tmp…`) there and inside run folders. Only
+    leftovers older than `min_age_s` go, so a write still in progress in another process (a
+    training worker outlives a server restart) is never cut short; lock files stay. The app
+    and the command line call this once at start.
     """
     root = (root or models_dir())
     if not root.is_dir():
@@ -349,13 +377,15 @@ def clean_leftovers(*, root: Path | None = None, min_age_s: float = LEFTOVER_AGE
             path.unlink(missing_ok=True)
         removed.append(str(path.relative_to(root)))
 
+    def temporary_file(path: Path) -> bool:
+        return path.is_file() and not path.is_symlink() and bool(_TEMPORARY.fullmatch(path.name))
+
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith((".tmp-", ".trash-")):
+        if entry.name.startswith((".tmp-", ".trash-")) or temporary_file(entry):
             if old(entry):
                 remove(entry)
         elif entry.is_dir() and not entry.is_symlink() and not entry.name.startswith("."):
             for inner in sorted(entry.iterdir()):
-                # `.run.json.1a2b3c4d`, `.model.1a2b3c4d.keras`: the temporaries of atomic replaces
-                if inner.name.startswith(".") and inner.is_file() and not inner.is_symlink() and old(inner):
+                if temporary_file(inner) and old(inner):
                     remove(inner)
     return removed

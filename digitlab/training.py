@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import math
 import os
 import platform
@@ -22,105 +20,11 @@ from digitlab import data as data_module
 from digitlab import registry
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import Augmentation, training_dataset
+from digitlab.config import TrainConfig, cpu_supports_bfloat16
 from digitlab.metrics import classification_report, per_class_accuracy
+from digitlab.records import ProgressEvent, RunRecord
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-PRECISIONS = ("auto", "float32", "bfloat16")
-STRATEGIES = ("auto", "none", "mirrored")
-
-ProgressFn = Callable[[dict], None]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The training knobs both papers vary. `batch_size` is per replica: the global batch is
-    `batch_size` x replicas, Paper H's rule for several accelerators.
-
-    `lr_decay` multiplies the learning rate once per epoch (Paper H states 0.99), applied smoothly
-    per step as Keras' ExponentialDecay. `early_stopping` is the patience in epochs on
-    validation loss (Paper H: 2), counted once BatchNorm has settled (`bn_settling_epochs`);
-    `restore_best` then keeps the epoch of lowest validation loss.
-    """
-
-    protocol: str = "full"
-    epochs: int = 5
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    lr_decay: float | None = None
-    optimizer: str = "adam"
-    early_stopping: int | None = None
-    restore_best: bool = True
-    train_size: int | None = None
-    seed: int = 0
-    precision: str = "auto"
-    strategy: str = "auto"
-    augment: bool = False
-
-    def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch size must be at least 1")
-        if self.learning_rate <= 0:
-            raise ValueError("learning rate must be positive")
-        if self.lr_decay is not None and not 0 < self.lr_decay <= 1:
-            raise ValueError("learning-rate decay must be in (0, 1]")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
-        if self.train_size is not None and self.train_size < 10:
-            raise ValueError("training-set size must be at least 10 (one image per digit)")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in fields})
-
-    def replace(self, **changes) -> "TrainConfig":
-        return dataclasses.replace(self, **changes)
-
-
-PAPER_S_CONFIG = TrainConfig(protocol="paper-s", epochs=40, batch_size=32, learning_rate=1e-3, restore_best=False)
-# Paper H as its text states it: Adam 1e-3 decayed x0.99, batch 1,000. Here that reads
-# 98.9-99.2 % of MNIST's test digits (README), not the paper's 99.40 %.
-PAPER_H_STATED_CONFIG = TrainConfig(
-    protocol="paper-h", epochs=100, batch_size=1000, learning_rate=1e-3, lr_decay=0.99, early_stopping=2
-)
-# Paper H's network is the one of Martin Gorner's codelab "TensorFlow, Keras and deep
-# learning, without a PhD" (keras_05_mnist_batch_norm), where Adam starts at 0.01 and decays
-# per epoch. With that schedule, the paper's batch rule (128 x accelerators) and its early
-# stopping, the network behaves as the paper reports its run (converged within 10 epochs,
-# best epoch near 8, 99.8 % train) and reads 99.18-99.33 % of the test digits over seeds
-# 0-4 (seed 0: 99.33 %); the stated knobs do not. `paper-h` trains this way.
-PAPER_H_CONFIG = TrainConfig(
-    protocol="paper-h", epochs=30, batch_size=128, learning_rate=1e-2, lr_decay=0.7, early_stopping=2
-)
-# The knobs each architecture preset was published with (Paper S does not state its
-# optimizer or batch size: Keras' defaults, Adam and 32, are assumed).
-CONFIG_PRESETS: dict[str, TrainConfig] = {
-    "paper-s-1": PAPER_S_CONFIG,
-    "paper-s-2": PAPER_S_CONFIG,
-    "paper-s-3": PAPER_S_CONFIG,
-    "paper-s-4": PAPER_S_CONFIG,
-    "paper-h": PAPER_H_CONFIG,
-    "paper-h-stated": PAPER_H_STATED_CONFIG,
-    "digitlab": TrainConfig(protocol="full", epochs=20, batch_size=128, learning_rate=2e-3, lr_decay=0.85,
-                            early_stopping=5, augment=True),
-    "small": TrainConfig(protocol="full", epochs=5, batch_size=128),
-}
-
-
-def cpu_supports_bfloat16() -> bool:
-    """True where the CPU has AMX or AVX512-BF16, which oneDNN uses for bfloat16 math."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+ProgressFn = Callable[[ProgressEvent], None]
 
 
 def resolve_precision(choice: str) -> str:
@@ -147,12 +51,10 @@ def resolve_strategy(choice: str):
 class ProgressCallback(keras.callbacks.Callback):
     """Forwards training progress to `report(event)` and honours a stop flag.
 
-    Events are dicts with `kind` "batch" (at most every `min_interval` seconds, and at
-    each epoch's last batch) or "epoch" (after the epoch's validation). Both carry epoch,
-    epochs, step, steps, fraction (of the whole run), loss, accuracy, images_per_s
-    (training steps only, validation excluded) and eta_s; epoch events add val_loss,
-    val_accuracy, learning_rate, elapsed_s, partial (the epoch was cut short by Stop) and,
-    when the model tracks it, val_confusion_matrix (10x10 counts of the epoch's validation).
+    Events are `ProgressEvent`s of kind "batch" (at most every `min_interval` seconds, and
+    at each epoch's last batch) or "epoch" (after the epoch's validation, with its figures
+    and, when the model tracks it, the 10x10 counts of the epoch's validation).
+    `images_per_s` counts training steps only, validation excluded.
 
     Batch ends are handled off the training thread (`async_safe`): a synchronous batch
     hook makes Keras wait for every step's numbers before starting the next step, which
@@ -201,6 +103,7 @@ class ProgressCallback(keras.callbacks.Callback):
                 self.in_steps = False
 
     def _common(self, logs, step: int) -> dict:
+        """The fields every event carries, at `step` of the current epoch."""
         seconds = self.train_seconds + (time.perf_counter() - self.epoch_start if self.in_steps else 0.0)
         images = self.images_seen + (step * self.global_batch if self.in_steps else 0)
         done = self.epoch * self.steps + step
@@ -221,7 +124,7 @@ class ProgressCallback(keras.callbacks.Callback):
             if now - self.last_report < self.min_interval and batch + 1 < self.steps:
                 return
             self.last_report = now
-            event = {"kind": "batch", **self._common(logs or {}, batch + 1)}
+            event = ProgressEvent("batch", **self._common(logs or {}, batch + 1))
         self.report(event)
 
     def on_test_begin(self, logs=None):
@@ -230,14 +133,12 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._close_steps()
         logs = logs or {}
-        event = {
-            "kind": "epoch", **self._common(logs, self.steps_done), "val_loss": _float(logs.get("val_loss")),
-            "val_accuracy": _float(logs.get("val_accuracy")), "learning_rate": _float(logs.get("learning_rate")),
-            "partial": self.steps_done < self.steps,
-        }
-        if logs.get("val_confusion") is not None:
-            event["val_confusion_matrix"] = _counts(logs["val_confusion"])
-        self.report(event)
+        confusion = logs.get("val_confusion")
+        self.report(ProgressEvent(
+            "epoch", **self._common(logs, self.steps_done), val_loss=_float(logs.get("val_loss")),
+            val_accuracy=_float(logs.get("val_accuracy")), learning_rate=_float(logs.get("learning_rate")),
+            partial=self.steps_done < self.steps, val_confusion_matrix=None if confusion is None else _counts(confusion),
+        ))
 
 
 class ConfusionMatrixMetric(keras.metrics.Metric):
@@ -344,17 +245,22 @@ class TrainResult:
     global_batch_size: int
 
 
+def learning_rate(config: TrainConfig, steps_per_epoch: int):
+    """The learning rate: constant, or decayed by `config.lr_decay` per epoch, smoothly step by step."""
+    if config.lr_decay is None or config.lr_decay >= 1:
+        return config.learning_rate
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate, decay_steps=steps_per_epoch, decay_rate=config.lr_decay
+    )
+
+
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
-    learning_rate = config.learning_rate
-    if config.lr_decay is not None and config.lr_decay < 1:
-        learning_rate = keras.optimizers.schedules.ExponentialDecay(
-            config.learning_rate, decay_steps=steps_per_epoch, decay_rate=config.lr_decay
-        )
+    rate = learning_rate(config, steps_per_epoch)
     return {
         "adam": keras.optimizers.Adam,
         "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
         "rmsprop": keras.optimizers.RMSprop,
-    }[config.optimizer](learning_rate=learning_rate)
+    }[config.optimizer](learning_rate=rate)
 
 
 def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | None = None,
@@ -471,10 +377,9 @@ def library_versions() -> dict:
     }
 
 
-def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, command: str,
-              progress: ProgressFn | None = None, stop_event: threading.Event | None = None,
-              root: Path | None = None, extra_callbacks=(), record_extra: dict | None = None) -> dict:
-    """Load the data, train, evaluate and store run `name`; return its record.
+def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_event: threading.Event | None = None,
+              root: Path | None = None, extra_callbacks=()) -> RunRecord:
+    """Load the data, train `record.spec` with `record.config`, evaluate, and store the run; return its record.
 
     The run is stored whatever happens: `complete`, `stopped` (Stop pressed),
     `interrupted` (Ctrl-C) with the weights learned so far, or `failed` (with the error
@@ -483,34 +388,29 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
     one staged swap, `registry.save_run`); a failure leaves a stored run untouched and is
     recorded beside it (`registry.record_failure`).
     """
-    registry.validate_name(name)
+    name, spec, config = registry.validate_name(record.name), record.spec, record.config
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
-    record = {
-        "name": name, "arch": arch, "spec": spec.to_dict(), "config": config.to_dict(), "command": command,
-        "seed": config.seed, "status": "running", "error": None,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
-                    "gpus": len(tf.config.list_physical_devices("GPU"))},
-        "versions": library_versions(),
-        "augmentation": Augmentation().to_dict() if config.augment else None,
-        "data": {
-            "protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
-            "sizes": split.sizes(), "train_size": config.train_size,
-        },
-        **(record_extra or {}),
-    }
+    record = record.replace(
+        status="running", error=None,
+        machine={"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
+                 "gpus": len(tf.config.list_physical_devices("GPU"))},
+        versions=library_versions(),
+        augmentation=Augmentation().to_dict() if config.augment else None,
+        data={"protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
+              "sizes": split.sizes(), "train_size": config.train_size},
+    )
     try:
         result = train(spec, config, split, progress=progress, stop_event=stop_event,
                        extra_callbacks=extra_callbacks)
         model = result.model
         if progress is not None:
-            progress({"kind": "evaluating"})
+            progress(ProgressEvent("evaluating"))
         test = evaluate(model, split.x_test, split.y_test)
         # Only Paper S tests on a subset; the others' test set is MNIST's 10,000 already.
         mnist_test = evaluate(model, *data_module.mnist_test_set()) if config.protocol == "paper-s" else test
         summary = lambda report: {"accuracy": report["accuracy"], "loss": report["loss"]}  # noqa: E731
-        record.update(
+        record = record.replace(
             status=result.status,
             history=result.history,
             epochs_run=result.epochs_run,
@@ -531,25 +431,24 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
                 "mnist_test": mnist_test,
             },
         )
-        if result.status != "complete" and _stored_status(name, root) == "complete":
-            raise registry.RegistryError(f"training {result.status} after {result.epochs_run} epochs; the complete run "
+        if record.status != "complete" and _stored_status(name, root) == "complete":
+            raise registry.RegistryError(f"training {record.status} after {record.epochs_run} epochs; the complete run "
                                          f"{name!r} was kept, not replaced by an unfinished one")
         registry.save_run(name, record, model, root=root)  # a full disk here also leaves the old run
     except BaseException as exc:
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        _keep_failure(name, record, root)
+        _keep_failure(name, record.replace(status="failed", error=f"{type(exc).__name__}: {exc}"), root)
         raise
     return record
 
 
 def _stored_status(name: str, root: Path | None) -> str | None:
     try:
-        return registry.read_record(name, root=root).get("status")
+        return registry.read_record(name, root=root).status
     except registry.RegistryError:
         return None
 
 
-def _keep_failure(name: str, record: dict, root: Path | None) -> None:
+def _keep_failure(name: str, failed: RunRecord, root: Path | None) -> None:
     """Record a failed training of run `name` without costing what is stored under that name.
 
     An existing run folder (a good run, or a job's own folder with its best checkpoint) is
@@ -558,64 +457,7 @@ def _keep_failure(name: str, record: dict, root: Path | None) -> None:
     """
     try:
         if not registry.run_path(name, root).exists():
-            registry.save_run(name, record, root=root)
-        registry.record_failure(name, record["error"], record.get("command"), root=root)
+            registry.save_run(name, failed, root=root)
+        registry.record_failure(name, failed.error, failed.command or None, root=root)
     except OSError:
         pass  # a full disk: the error being raised says what happened; nothing stored was touched
-
-
-# Used when no run has been timed on this machine yet: a per-step overhead and a FLOP rate
-# measured once on the 2-core development machine in bfloat16.
-FALLBACK_STEP_S = 0.008
-FALLBACK_FLOPS_PER_S = 9.4e10
-
-
-def timing_model(records: list[dict]) -> tuple[float, float, int]:
-    """Fit seconds per training image = step_s / batch + 3 * flops / rate on finished runs.
-
-    `records` are run.json dicts; runs trained with augmentation (its input pipeline is
-    slower) or without a measured throughput are left out. Returns (step_s, flops_per_s,
-    runs used); the fallback constants when fewer than two runs fit.
-    """
-    from digitlab.architectures import flops_per_image
-
-    rows, targets = [], []
-    for record in records:
-        config = record.get("config") or {}
-        if not record.get("images_per_s") or config.get("augment") or record.get("replicas", 1) != 1:
-            continue
-        try:
-            flops = flops_per_image(ArchSpec.from_dict(record["spec"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-        rows.append([1.0 / record["global_batch_size"], 3.0 * flops])
-        targets.append(1.0 / record["images_per_s"])
-    if len(rows) >= 2:
-        # Relative errors: a small network's seconds matter as much as a big one's.
-        weights = 1.0 / np.array(targets)
-        (step_s, seconds_per_flop), *_ = np.linalg.lstsq(np.array(rows) * weights[:, None], np.ones(len(rows)),
-                                                         rcond=None)
-        if step_s > 0 and seconds_per_flop > 0:
-            return float(step_s), float(1.0 / seconds_per_flop), len(rows)
-    return FALLBACK_STEP_S, FALLBACK_FLOPS_PER_S, 0
-
-
-def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records: list[dict]) -> dict:
-    """Rough seconds per epoch before training: training steps plus the validation pass.
-
-    Based on `timing_model(records)`, within about a third of the measured time for the
-    reference runs on the development machine; `runs_used` says how many timed runs it rests on
-    (0: a built-in guess). Real throughput shows once the job runs.
-    """
-    from digitlab.architectures import flops_per_image
-
-    step_s, flops_per_s, used = timing_model(records)
-    sizes = data_module.planned_sizes(config.protocol, config.train_size)
-    flops = flops_per_image(spec)
-    steps = math.ceil(sizes["train"] / config.batch_size)
-    train_s = steps * step_s + sizes["train"] * 3 * flops / flops_per_s
-    if config.augment:
-        train_s *= 1.5  # the augmentation pipeline, measured on the digitlab preset
-    validation_s = math.ceil(sizes["validation"] / config.batch_size) * step_s / 3 + sizes["validation"] * flops / flops_per_s
-    return {"seconds": train_s + validation_s, "train_images": sizes["train"],
-            "validation_images": sizes["validation"], "runs_used": used}

@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from digitlab import registry
+from digitlab.records import UPLOADED, ProgressEvent, RunRecord
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a 4-layer Paper S model is 20 MB; 50 MB leaves room, a bomb does not fit
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # what the archive and its weights may unpack to in all
@@ -63,7 +64,7 @@ ALLOWED_MODULES = frozenset({
 KERAS_ROOT_CLASSES = MODEL_CLASSES | {"DTypePolicy", "FloatDTypePolicy"}  # objects of module "keras" itself
 DATA_MARKERS = frozenset({"__keras_tensor__", "__tuple__", "__numpy__", "__bytes__", "__ellipsis__"})
 
-ProgressFn = Callable[[dict], None]
+ProgressFn = Callable[[ProgressEvent], None]
 
 
 class UploadError(ValueError):
@@ -333,7 +334,8 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, *, progress: Progres
              batch_size: int = 500) -> dict:
     """The run's test report on `images` (n, 28, 28, 1) float32, read `batch_size` at a time.
 
-    `progress` gets {"kind": "evaluating", "done": images read, "total": n} after each batch.
+    `progress` gets a ProgressEvent("evaluating") after each batch: `step` images read of
+    `steps`, and their `fraction`.
     """
     from digitlab.training import evaluate_probabilities
 
@@ -341,7 +343,8 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, *, progress: Progres
     for start in range(0, len(labels), batch_size):
         parts.append(np.asarray(model(images[start:start + batch_size], training=False), dtype=np.float32))
         if progress is not None:
-            progress({"kind": "evaluating", "done": min(start + batch_size, len(labels)), "total": len(labels)})
+            done = min(start + batch_size, len(labels))
+            progress(ProgressEvent("evaluating", step=done, steps=len(labels), fraction=done / len(labels)))
     return evaluate_probabilities(np.concatenate(parts), labels)
 
 
@@ -361,7 +364,7 @@ class Upload:
     name: str
     accuracy: float
     adapted: list[str]
-    record: dict
+    record: RunRecord
 
 
 def upload_model(data: bytes, filename: str, *, name: str | None = None, progress: ProgressFn | None = None,
@@ -387,8 +390,6 @@ def upload_model(data: bytes, filename: str, *, name: str | None = None, progres
     root = root or registry.models_dir()
     if registry.run_path(name, root).exists():
         raise registry.RegistryError(f"a run named {name!r} already exists: choose another name")
-    if progress is not None:
-        progress({"kind": "checking"})
     # Outside models/: the upload is nobody's run until it has passed every check.
     scratch = Path(tempfile.mkdtemp(prefix="digitlab-upload-"))
     try:
@@ -400,20 +401,18 @@ def upload_model(data: bytes, filename: str, *, name: str | None = None, progres
         report = evaluate(model, images, labels, progress=progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    record = {
-        "name": name, "origin": registry.UPLOADED, "arch": registry.UPLOADED, "spec": None, "config": None,
-        "status": "complete", "error": None,
-        "command": None,  # made elsewhere: the upload's file name and digest say where it came from
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "upload": {"filename": Path(filename).name, "format": suffix[1:], "bytes": len(data),
-                   "sha256": hashlib.sha256(data).hexdigest(), "adapted": adapted},
-        "versions": library_versions(),
+    record = RunRecord(
+        name=name, origin=UPLOADED, arch=UPLOADED, spec=None, config=None, status="complete",
+        command="",  # made elsewhere: the upload's file name and digest say where it came from
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        upload={"filename": Path(filename).name, "format": suffix[1:], "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(), "adapted": adapted},
+        versions=library_versions(),
         # Scored like the full protocol's runs: MNIST's 10,000 test digits (its training data is unknown).
-        "data": {"protocol": "full", "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
-                 "sizes": {"test": len(labels)}, "train_size": None},
-        "history": {},
-        "params": int(model.count_params()),
-        "metrics": {"test": report, "mnist_test": report},
-    }
+        data={"protocol": "full", "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
+              "sizes": {"test": len(labels)}, "train_size": None},
+        params=int(model.count_params()),
+        metrics={"test": report, "mnist_test": report},
+    )
     registry.save_run(name, record, model, root=root, replace=False)
     return Upload(name=name, accuracy=report["accuracy"], adapted=adapted, record=record)

@@ -17,11 +17,32 @@ UPLOAD_NAME_KEY = "models_upload_name"
 UPLOADS_DONE_KEY = "models_uploads_done"
 
 
+TEACHER_ONLY = "the teacher's, on this server: unlock with the passcode in the sidebar"
+
+
 def _notice(kind: str, text: str) -> None:
     st.session_state[NOTICE_KEY] = (kind, text)
 
 
+def _teacher() -> bool:
+    """Whether this session may change the stored models: everyone without a passcode, else the teacher.
+
+    The default, the names and the models themselves are everyone's: changing them is class-wide.
+    """
+    return ui.person().teacher
+
+
+def _refused() -> bool:
+    """Checked again when an action runs: a disabled button is only what the browser shows."""
+    if _teacher():
+        return False
+    _notice("error", f"Changing the stored models is {TEACHER_ONLY}.")
+    return True
+
+
 def _set_default(name: str) -> None:
+    if _refused():
+        return
     try:
         registry.set_default(name)
     except registry.RegistryError as exc:
@@ -33,6 +54,8 @@ def _set_default(name: str) -> None:
 
 
 def _rename(old: str) -> None:
+    if _refused():
+        return
     try:
         new = catalog.rename_run(old, st.session_state.get(RENAME_KEY, ""))
     except registry.RegistryError as exc:
@@ -47,6 +70,8 @@ def _rename(old: str) -> None:
 
 
 def _delete(name: str) -> None:
+    if _refused():
+        return
     was_default = registry.default_name() == name
     try:
         catalog.delete_run(name)
@@ -70,6 +95,9 @@ def upload_section() -> None:
                "10 outputs. It is loaded in Keras safe mode with built-in layers only (no `Lambda`, no custom "
                "objects), read on MNIST's 10,000 test digits, and stored as a run like any trained one.")
     # A new key after each stored upload empties the box, so the same file is not sent twice by mistake.
+    if not _teacher():
+        st.info(f"Uploading models is {TEACHER_ONLY}.")
+        return
     file = st.file_uploader("Model file", type=["keras", "h5"],
                             key=f"{UPLOAD_FILE_KEY}_{st.session_state.get(UPLOADS_DONE_KEY, 0)}")
     suggested = uploads.name_from_filename(file.name) if file is not None else ""
@@ -79,10 +107,9 @@ def upload_section() -> None:
         return
     bar = st.progress(0.0, text="Checking the file…")
 
-    def report(event: dict) -> None:
-        if event["kind"] == "evaluating":
-            bar.progress(event["done"] / event["total"],
-                         text=f"Reading MNIST's test digits: {event['done']:,} / {event['total']:,}")
+    def report(event) -> None:
+        if event.kind == "evaluating":
+            bar.progress(event.fraction, text=f"Reading MNIST's test digits: {event.step:,} / {event.steps:,}")
 
     try:
         result = uploads.upload_model(file.getvalue(), file.name, name=name.strip() or None, progress=report)
@@ -119,11 +146,12 @@ def runs_table(rows: list[dict]) -> None:
 
 def broken_section(broken: list[tuple[str, str]]) -> None:
     st.subheader("Broken run folders")
+    teacher = _teacher()
     for folder, error in broken:
         text, confirm, button = st.columns([6, 2, 1], vertical_alignment="center")
         text.warning(f"models/{folder}: {error}")
         sure = confirm.checkbox(f"Delete {folder}", key=f"models_broken_confirm_{folder}")
-        button.button("Delete", key=f"models_broken_delete_{folder}", disabled=not sure,
+        button.button("Delete", key=f"models_broken_delete_{folder}", disabled=not (sure and teacher),
                       on_click=_delete, args=(folder,))
 
 
@@ -151,22 +179,26 @@ def details_section(names: list[str]) -> None:
     numbers[2].metric("Parameters", "–" if run.params is None else f"{run.params:,}")
     numbers[3].metric("model.keras", f"{run.model_bytes / 1e6:.1f} MB" if run.model_path else "none")
 
+    teacher = _teacher()
     with st.container(border=True):
+        if not teacher:
+            st.caption(f"Setting the default, renaming and deleting are {TEACHER_ONLY}.")
         actions = st.columns(2)
         actions[0].button("Set as default", key="models_set_default", on_click=_set_default, args=(run.name,),
-                          disabled=run.default or not run.servable,
+                          disabled=run.default or not run.servable or not teacher,
                           help="already the default" if run.default else None if run.servable else "no trained model to serve")
         if run.model_path:
             actions[1].download_button("Download .keras", data=_model_bytes(run.model_path), file_name=run.download_name,
                                        mime="application/octet-stream", key="models_download", on_click="ignore")
         rename = st.columns([3, 1], vertical_alignment="bottom")
-        rename[0].text_input("New name", key=RENAME_KEY, placeholder=run.name)
-        rename[1].button("Rename", key="models_rename", on_click=_rename, args=(run.name,))
+        rename[0].text_input("New name", key=RENAME_KEY, placeholder=run.name, disabled=not teacher)
+        rename[1].button("Rename", key="models_rename", on_click=_rename, args=(run.name,), disabled=not teacher)
         delete = st.columns([3, 1], vertical_alignment="center")
         # Keyed by run: a box ticked for one run must never arm the Delete button of the next one shown.
-        sure = delete[0].checkbox(f"Yes, delete {run.name} and its model for good", key=f"models_delete_confirm_{run.name}")
-        delete[1].button("Delete", key="models_delete", type="primary", disabled=not sure, on_click=_delete,
-                         args=(run.name,))
+        sure = delete[0].checkbox(f"Yes, delete {run.name} and its model for good", key=f"models_delete_confirm_{run.name}",
+                                  disabled=not teacher)
+        delete[1].button("Delete", key="models_delete", type="primary", disabled=not (sure and teacher),
+                         on_click=_delete, args=(run.name,))
 
     about, curves, confusion, per_digit, failures = st.tabs(
         ["Architecture and knobs", "Curves", "Confusion matrix", "Per digit", f"Failures ({len(run.failures)})"])

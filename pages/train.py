@@ -5,37 +5,17 @@ import datetime
 import pandas as pd
 import streamlit as st
 
-from digitlab import architectures, charts, data, jobs, training
-from digitlab.architectures import INITS, ArchSpec, ConvSpec
+from digitlab import architectures, charts, classroom, data, jobs, presets
+from digitlab.architectures import INITS
+from digitlab.config import OPTIMIZERS, PRECISIONS, estimate_epoch_seconds
 from pages import ui
-
-PRESET_LABELS = {
-    "paper-s-1": "Paper S · 1 conv layer",
-    "paper-s-2": "Paper S · 2 conv layers",
-    "paper-s-3": "Paper S · 3 conv layers",
-    "paper-s-4": "Paper S · 4 conv layers",
-    "paper-h": "Paper H · 3 conv + BatchNorm (the codelab's schedule)",
-    "paper-h-stated": "Paper H · 3 conv + BatchNorm (the knobs the paper states)",
-    "digitlab": "digitlab's reader (the default model's recipe)",
-    "small": "Small and fast (classroom)",
-}
-PRESET_SOURCE = {name: "Paper S" for name in PRESET_LABELS if name.startswith("paper-s")} | {
-    "paper-h": "the Paper H reproduction", "paper-h-stated": "Paper H", "digitlab": "digitlab",
-    "small": "digitlab"}
-
-PRESET_NOTES = {
-    "paper-h": "Paper H's text gives Adam 0.001 ×0.99 and batch 1,000, which read about 99.0 % of MNIST's test "
-    "digits here; this preset trains its network as the codelab the network comes from does (Adam 0.01, ×0.7 "
-    "per epoch, batch 128) and comes close to the paper's figures: 99.2-99.3 % over five seeds (README).",
-    "paper-h-stated": "Exactly the knobs Paper H's text gives: about 99.0 % of MNIST's test digits here, "
-    "not the paper's 99.40 % (README).",
-}
 
 ui.require_shell("pages/train.py")
 
 st.title("Train")
 manager = ui.job_manager()
 MESSAGE_KEY = "train_message"
+QUEUE_SHOWN = 20  # queued jobs listed by name; the rest are counted
 NAME_NONCE = "train_name_nonce"  # a new name box (and name) after each queued job
 
 
@@ -46,7 +26,7 @@ def fresh_name(preset: str) -> str:
 def start_job(name: str, preset: str, spec, config) -> None:
     """Queue the job; after success the name box gets a new name for the next one."""
     try:
-        manager.submit(name.strip(), preset, spec, config)
+        manager.submit(name.strip(), preset, spec, config, person=ui.person())
     except ValueError as exc:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
         return
@@ -58,11 +38,11 @@ def start_job(name: str, preset: str, spec, config) -> None:
 def start_classroom(train_size: int, epochs: int) -> None:
     stamp = datetime.datetime.now().strftime("%H%M%S")
     queued = []
-    for depth in range(1, 5):
-        arch = f"paper-s-{depth}"
-        config = training.CONFIG_PRESETS[arch].replace(train_size=train_size, epochs=epochs)
+    for preset in presets.of_paper("Paper S"):
+        arch = preset.name
         try:
-            manager.submit(f"{arch}-class-{stamp}", arch, architectures.PRESETS[arch], config)
+            manager.submit(f"{arch}-class-{stamp}", arch, preset.spec,
+                           preset.config.replace(train_size=train_size, epochs=epochs), person=ui.person())
             queued.append(arch)
         except ValueError as exc:
             st.session_state[MESSAGE_KEY] = ("error", str(exc))
@@ -72,58 +52,54 @@ def start_classroom(train_size: int, epochs: int) -> None:
 
 # -- a new job --------------------------------------------------------------------------------
 
-with st.expander("New training job", expanded=not manager.jobs(include_finished=False), icon="🧪"):
-    preset = st.selectbox("Preset", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="train_preset")
-    spec_default = architectures.PRESETS[preset]
-    config_default = training.CONFIG_PRESETS[preset]
-    source = PRESET_SOURCE[preset]
-    st.caption(f"{spec_default.description}. Every knob starts at {source}'s value (shown in its help). "
-               + PRESET_NOTES.get(preset, ""))
+def job_form(preset: presets.Preset) -> tuple[dict, dict]:
+    """The form's widgets for `preset`: returns (network, training) values for `presets.spec_and_config`."""
+    spec, defaults, source = preset.spec, preset.config, preset.source
     # Keys carry the preset: choosing another preset brings up its own defaults.
-    key = lambda knob: f"train_{preset}_{knob}"  # noqa: E731
+    key = lambda knob: f"train_{preset.name}_{knob}"  # noqa: E731
 
     data_col, optimiser_col, network_col = st.columns(3)
     with data_col:
         st.markdown("**Data**")
         protocol = st.selectbox("Protocol", data.PROTOCOLS,
-                                index=data.PROTOCOLS.index(config_default.protocol), key=key("protocol"),
-                                help=f"{source}: {config_default.protocol}. paper-h 55,000/5,000/10,000; "
+                                index=data.PROTOCOLS.index(defaults.protocol), key=key("protocol"),
+                                help=f"{source}: {defaults.protocol}. paper-h 55,000/5,000/10,000; "
                                 "paper-s 11,879 train / 2,964 test; full 54,000/6,000/10,000")
         full_train = data.planned_sizes(protocol)["train"]
         train_size = st.number_input("Training images", 100, full_train, value=full_train, step=500,
                                      key=key("train_size"),
                                      help=f"{source}: all {full_train:,}. A few thousand train in seconds per epoch.")
-        seed = st.number_input("Seed", 0, 10_000, value=config_default.seed, key=key("seed"))
-        augment = st.toggle("Handwriting augmentation", value=config_default.augment, key=key("augment"),
-                            help=f"{source}: {'on' if config_default.augment else 'off'}. Random rotation, shift, "
+        seed = st.number_input("Seed", 0, 10_000, value=defaults.seed, key=key("seed"))
+        augment = st.toggle("Handwriting augmentation", value=defaults.augment, key=key("augment"),
+                            help=f"{source}: {'on' if defaults.augment else 'off'}. Random rotation, shift, "
                             "scale, shear and stroke width")
     with optimiser_col:
         st.markdown("**Optimiser**")
-        epochs = st.number_input("Epochs", 1, 500, value=config_default.epochs, key=key("epochs"),
-                                 help=f"{source}: {config_default.epochs}")
-        batch_size = st.number_input("Batch size", 1, 4096, value=config_default.batch_size, key=key("batch"),
-                                     help=f"{source}: {config_default.batch_size}")
-        optimizer = st.selectbox("Optimizer", training.OPTIMIZERS,
-                                 index=training.OPTIMIZERS.index(config_default.optimizer), key=key("optimizer"),
-                                 help=f"{source}: {config_default.optimizer}")
-        learning_rate = st.number_input("Learning rate", 1e-6, 1.0, value=config_default.learning_rate,
+        epochs = st.number_input("Epochs", 1, 500, value=defaults.epochs, key=key("epochs"),
+                                 help=f"{source}: {defaults.epochs}")
+        batch_size = st.number_input("Batch size", 1, 4096, value=defaults.batch_size, key=key("batch"),
+                                     help=f"{source}: {defaults.batch_size}")
+        optimizer = st.selectbox("Optimizer", OPTIMIZERS,
+                                 index=OPTIMIZERS.index(defaults.optimizer), key=key("optimizer"),
+                                 help=f"{source}: {defaults.optimizer}")
+        learning_rate = st.number_input("Learning rate", 1e-6, 1.0, value=defaults.learning_rate,
                                         format="%.5f", step=1e-4, key=key("lr"),
-                                        help=f"{source}: {config_default.learning_rate:g}")
+                                        help=f"{source}: {defaults.learning_rate:g}")
         lr_decay = st.number_input("Learning-rate decay per epoch (1 = none)", 0.01, 1.0,
-                                   value=config_default.lr_decay or 1.0, step=0.01, key=key("decay"),
-                                   help=f"{source}: {config_default.lr_decay or 'none'}")
+                                   value=defaults.lr_decay or 1.0, step=0.01, key=key("decay"),
+                                   help=f"{source}: {defaults.lr_decay or 'none'}")
         patience = st.number_input("Early-stopping patience (0 = off)", 0, 100,
-                                   value=config_default.early_stopping or 0, key=key("patience"),
-                                   help=f"{source}: {config_default.early_stopping or 'off'}. Epochs without a "
+                                   value=defaults.early_stopping or 0, key=key("patience"),
+                                   help=f"{source}: {defaults.early_stopping or 'off'}. Epochs without a "
                                    "lower validation loss before stopping, counted once BatchNorm's running statistics have settled "
                                    "(Paper H's stated batch of 1,000: after epoch 6)")
-        restore_best = st.toggle("Keep the best epoch's weights", value=config_default.restore_best,
-                                 key=key("restore"), help=f"{source}: {'yes' if config_default.restore_best else 'no, the last epoch'}")
-        precision = st.selectbox("Precision", training.PRECISIONS, key=key("precision"),
+        restore_best = st.toggle("Keep the best epoch's weights", value=defaults.restore_best,
+                                 key=key("restore"), help=f"{source}: {'yes' if defaults.restore_best else 'no, the last epoch'}")
+        precision = st.selectbox("Precision", PRECISIONS, key=key("precision"),
                                  help="auto: bfloat16 on CPUs with AVX512-BF16/AMX and on GPUs (2-3x faster here)")
     with network_col:
         st.markdown("**Network**")
-        conv_rows = pd.DataFrame([vars(conv) for conv in spec_default.convs])
+        conv_rows = pd.DataFrame([vars(conv) for conv in spec.convs])
         edited = st.data_editor(
             conv_rows, num_rows="dynamic", hide_index=True, key=key("convs"),
             column_config={
@@ -134,62 +110,90 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
                 "pool": st.column_config.CheckboxColumn("pool", default=True),
             },
         )
-        dense_text = st.text_input("Dense units (space-separated)", " ".join(map(str, spec_default.dense_units)),
-                                   key=key("dense"), help=f"{source}: {' '.join(map(str, spec_default.dense_units))}")
-        dropout = st.slider("Dropout", 0.0, 0.9, value=spec_default.dropout, step=0.05, key=key("dropout"),
-                            help=f"{source}: {spec_default.dropout}")
+        dense_text = st.text_input("Dense units (space-separated)", " ".join(map(str, spec.dense_units)),
+                                   key=key("dense"), help=f"{source}: {' '.join(map(str, spec.dense_units))}")
+        dropout = st.slider("Dropout", 0.0, 0.9, value=spec.dropout, step=0.05, key=key("dropout"),
+                            help=f"{source}: {spec.dropout}")
         activation = st.selectbox("Activation", architectures.ACTIVATIONS,
-                                  index=architectures.ACTIVATIONS.index(spec_default.activation), key=key("act"),
-                                  help=f"{source}: {spec_default.activation}")
-        padding = st.radio("Padding", ["same", "valid"], index=["same", "valid"].index(spec_default.padding),
-                           horizontal=True, key=key("padding"), help=f"{source}: {spec_default.padding}")
+                                  index=architectures.ACTIVATIONS.index(spec.activation), key=key("act"),
+                                  help=f"{source}: {spec.activation}")
+        padding = st.radio("Padding", ["same", "valid"], index=["same", "valid"].index(spec.padding),
+                           horizontal=True, key=key("padding"), help=f"{source}: {spec.padding}")
         with st.popover("More network knobs", width="stretch"):
             positions = ["before_dense", "after_dense"]
             dropout_position = st.radio(
-                "Dropout", positions, index=positions.index(spec_default.dropout_position), key=key("drop_at"),
+                "Dropout", positions, index=positions.index(spec.dropout_position), key=key("drop_at"),
                 format_func={"before_dense": "before the dense layers (Paper S)",
                              "after_dense": "after the dense layers (Paper H)"}.get,
-                help=f"{source}: {spec_default.dropout_position.replace('_', ' ')}")
+                help=f"{source}: {spec.dropout_position.replace('_', ' ')}")
             inits = list(INITS)
-            init = st.selectbox("Weight initialisation", inits, index=inits.index(spec_default.init), key=key("init"),
+            init = st.selectbox("Weight initialisation", inits, index=inits.index(spec.init), key=key("init"),
                                 format_func={"glorot_uniform": "Glorot uniform (Keras default)",
                                              "truncated_normal": "truncated normal, every layer (Paper H)",
                                              "truncated_normal_conv": "truncated normal, convolutions only"}.get,
-                                help=f"{source}: {spec_default.init}")
-            init_std = st.number_input("Truncated-normal σ", 0.001, 1.0, value=spec_default.init_std, step=0.01,
+                                help=f"{source}: {spec.init}")
+            init_std = st.number_input("Truncated-normal σ", 0.001, 1.0, value=spec.init_std, step=0.01,
                                        key=key("init_std"), disabled=init == "glorot_uniform",
-                                       help=f"{source}: {spec_default.init_std} (Paper H: 0.1)")
-            bias_init = st.number_input("Initial bias", 0.0, 1.0, value=spec_default.bias_init, step=0.05,
-                                        key=key("bias"), help=f"{source}: {spec_default.bias_init}")
-            bn_momentum = st.number_input("BatchNorm momentum", 0.0, 0.999, value=spec_default.bn_momentum,
+                                       help=f"{source}: {spec.init_std} (Paper H: 0.1)")
+            bias_init = st.number_input("Initial bias", 0.0, 1.0, value=spec.bias_init, step=0.05,
+                                        key=key("bias"), help=f"{source}: {spec.bias_init}")
+            bn_momentum = st.number_input("BatchNorm momentum", 0.0, 0.999, value=spec.bn_momentum,
                                           step=0.01, format="%.3f", key=key("bn_momentum"),
-                                          help=f"{source}: {spec_default.bn_momentum}. Decay of the running "
+                                          help=f"{source}: {spec.bn_momentum}. Decay of the running "
                                           "mean and variance")
 
+    network = {"convs": edited.to_dict("records"), "dense_units": dense_text, "dropout": dropout,
+               "activation": activation, "padding": padding, "dropout_position": dropout_position, "init": init,
+               "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum)}
+    training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
+                "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
+                "learning_rate": float(learning_rate), "lr_decay": float(lr_decay), "early_stopping": int(patience),
+                "restore_best": restore_best, "precision": precision}
+    return network, training
+
+
+def measured_note(preset: presets.Preset) -> str:
+    """What the stored reference run of this preset reads, from its run (never from source text)."""
+    run = next((r for r in ui.stored_runs()[0] if r["name"] == preset.name and r["mnist_test_accuracy"]), None)
+    return (f" Its stored run reads {100 * run['mnist_test_accuracy']:.2f} % of MNIST's test digits."
+            if run else "")
+
+
+with st.expander("New training job", expanded=not manager.jobs(include_finished=False), icon=":material/science:"):
+    preset_name = st.selectbox("Preset", list(presets.PRESETS), format_func=lambda n: presets.get(n).label,
+                               key="train_preset")
+    preset = presets.get(preset_name)
+    st.caption(f"{preset.spec.description}. Every knob starts at {preset.source}'s value (shown in its help). "
+               + preset.notes + measured_note(preset))
+    network, knobs = job_form(preset)
     try:
-        dense_units = tuple(int(v) for v in dense_text.replace(",", " ").split())
-        convs = tuple(ConvSpec(int(r.filters), int(r.kernel_size), int(r.strides), bool(r.batch_norm), bool(r.pool))
-                      for r in edited.dropna(subset=["filters", "kernel_size", "strides"]).itertuples())
-        spec = ArchSpec(**{**spec_default.to_dict(), "convs": convs, "dense_units": dense_units, "dropout": dropout,
-                           "activation": activation, "padding": padding, "dropout_position": dropout_position,
-                           "init": init, "init_std": float(init_std), "bias_init": float(bias_init),
-                           "bn_momentum": float(bn_momentum)})
-        config = config_default.replace(
-            protocol=protocol, train_size=None if train_size >= full_train else int(train_size), seed=int(seed),
-            augment=augment, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
-            learning_rate=float(learning_rate), lr_decay=None if lr_decay >= 1 else float(lr_decay),
-            early_stopping=int(patience) or None, restore_best=restore_best, precision=precision)
-        estimate = training.estimate_epoch_seconds(spec, config, ui.timed_records())
+        spec, config = presets.spec_and_config(preset.name, network, knobs)
+        estimate = estimate_epoch_seconds(spec, config, ui.timed_records())
         problem = None
     except (ValueError, TypeError) as exc:
         problem = str(exc) or "check the network's layers"
+    key = lambda knob: f"train_{preset.name}_{knob}"  # noqa: E731
 
     name_col, start_col = st.columns([3, 1], vertical_alignment="bottom")
     name_key = key(f"name_{st.session_state.get(NAME_NONCE, 0)}")
     if name_key not in st.session_state:
-        st.session_state[name_key] = fresh_name(preset)
+        st.session_state[name_key] = fresh_name(preset.name)
     name = name_col.text_input("Run name", key=name_key,
                                help="letters, digits, '.', '_' and '-'; stored in models/NAME")
+    me = ui.person()
+    too_big = None
+    if not me.teacher:
+        limits = classroom.StudentLimits()
+        st.caption(f"Students may queue {limits.max_queued} jobs at a time, of up to {limits.max_params:,} "
+                   f"parameters, {limits.max_multiply_adds / 1e6:,.0f} M multiply-adds per image and "
+                   f"{limits.max_epoch_images:,} training images in all (epochs × images).")
+        if not problem:
+            try:
+                classroom.check_job(spec, config, me, sum(job.record.job.owner == me.session
+                                                          for job in manager.jobs(include_finished=False)))
+            except ValueError as exc:
+                too_big = str(exc)
+                st.warning(f"Not for students: {too_big}.")
     if problem:
         st.error(f"This network cannot be built: {problem}")
     else:
@@ -203,19 +207,21 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
             f"({estimate['train_images']:,} training and {estimate['validation_images']:,} validation images; {basis}"
             f"{f'; {waiting} job(s) ahead of it' if waiting else ''})."
         )
-    if start_col.button("Start training", type="primary", key="train_start", disabled=bool(problem), width="stretch"):
-        start_job(name, preset, spec, config)
+    if start_col.button("Start training", type="primary", key="train_start", disabled=bool(problem or too_big),
+                        width="stretch"):
+        start_job(name, preset.name, spec, config)
         st.rerun()
 
-with st.expander("Classroom: the four Paper S networks at once", icon="🏫"):
-    st.caption("Queues Paper S's 1-, 2-, 3- and 4-layer networks with the paper's knobs on a small training set, "
-               "so a class can watch them learn side by side and compare them when done.")
-    class_col1, class_col2, class_col3 = st.columns([1, 1, 1], vertical_alignment="bottom")
-    class_size = class_col1.number_input("Training images", 200, 10_691, 2000, step=500, key="class_train_size")
-    class_epochs = class_col2.number_input("Epochs", 1, 40, 5, key="class_epochs")
-    if class_col3.button("Start all four", key="class_start", width="stretch"):
-        start_classroom(int(class_size), int(class_epochs))
-        st.rerun()
+if ui.person().teacher:  # a class-wide action: the teacher's
+    with st.expander("Classroom: the four Paper S networks at once", icon=":material/groups:"):
+        st.caption("Queues Paper S's 1-, 2-, 3- and 4-layer networks with the paper's knobs on a small training set, "
+                   "so a class can watch them learn side by side and compare them when done.")
+        class_col1, class_col2, class_col3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+        class_size = class_col1.number_input("Training images", 200, 10_691, 2000, step=500, key="class_train_size")
+        class_epochs = class_col2.number_input("Epochs", 1, 40, 5, key="class_epochs")
+        if class_col3.button("Start all four", key="class_start", width="stretch"):
+            start_classroom(int(class_size), int(class_epochs))
+            st.rerun()
 
 if MESSAGE_KEY in st.session_state:
     kind, text = st.session_state.pop(MESSAGE_KEY)
@@ -225,14 +231,33 @@ if MESSAGE_KEY in st.session_state:
 # -- the jobs, live ---------------------------------------------------------------------------
 
 
+def whose(job: jobs.Job, me: classroom.Person) -> str:
+    owner = job.record.job.owner
+    if owner is not None and owner == me.session:
+        return "yours"
+    return "the teacher's" if job.record.job.teacher else "another student's"
+
+
+def stop_button(job: jobs.Job, column) -> None:
+    """Stop (or Remove from queue) for the teacher and for the student who queued the job."""
+    me = ui.person()
+    if not job.active or not classroom.may_manage(job.record.job.owner, me):
+        return
+    if column.button("Stop" if job.status == "running" else "Remove from queue", key=f"stop_{job.name}",
+                     width="stretch"):
+        try:
+            manager.stop(job.name, person=me)
+            st.toast(f"{job.name}: {'stopping after this batch' if job.status == 'running' else 'taken off the queue'}")
+        except (PermissionError, ValueError) as exc:
+            st.toast(str(exc))
+
+
 def job_header(job: jobs.Job) -> None:
     head, stop_col = st.columns([5, 1], vertical_alignment="center")
-    head.markdown(f"**{job.name}** · {PRESET_LABELS.get(job.record.get('arch'), job.record.get('arch'))} · "
-                  f"`{job.status}`")
-    if job.active and stop_col.button("Stop" if job.status == "running" else "Remove from queue",
-                                      key=f"stop_{job.name}", width="stretch"):
-        manager.stop(job.name)
-        st.toast(f"{job.name}: {'stopping after this batch' if job.status == 'running' else 'taken off the queue'}")
+    arch = job.record.arch
+    head.markdown(f"**{job.name}** · {presets.PRESETS[arch].label if arch in presets.PRESETS else arch} · "
+                  f"`{job.status}` · {whose(job, ui.person())}")
+    stop_button(job, stop_col)
     if job.active:
         st.progress(min(job.fraction, 1.0), text=job.progress_line())
     else:
@@ -272,8 +297,8 @@ def show_job(job: jobs.Job) -> None:
     job_header(job)
     job_curves(job)
     job_epoch_panels(job)
-    if job.status in ("complete", "stopped", "interrupted") and job.record.get("metrics"):
-        st.page_link("pages/compare.py", label="Compare this run with others", icon="📊")
+    if job.record.trained and job.record.has_test_results:
+        st.page_link("pages/compare.py", label="Compare this run with others", icon=":material/bar_chart:")
 
 
 # A running job redraws in three fragments, each as often as its content changes: the
@@ -316,11 +341,24 @@ def live_jobs() -> None:
     if active:
         st.caption(f"Trains {manager.max_running} job(s) at a time on this machine; the others wait in the queue. "
                    "Jobs keep running when you leave this page or close the browser.")
-    for job in active:
+    # Only training jobs redraw live; the queue is one list, redrawn with this fragment, so a
+    # long queue costs no more polling than a short one.
+    for job in (job for job in active if job.status == "running"):
         with st.container(border=True):
             live_progress(job.name)
             live_curves(job.name)
             live_epoch_panels(job.name)
+    waiting = [job for job in active if job.status == "queued"]
+    if waiting:
+        with st.container(border=True):
+            st.markdown(f"**Waiting to start** · {len(waiting)} job(s): the teacher's first, then students in turn")
+            for job in waiting[:QUEUE_SHOWN]:
+                row, stop_col = st.columns([5, 1], vertical_alignment="center")
+                row.markdown(f"{job.queue_position}. **{job.name}** · {whose(job, ui.person())} · `queued`")
+                st.progress(0.0, text=job.progress_line())
+                stop_button(job, stop_col)
+            if len(waiting) > QUEUE_SHOWN:
+                st.caption(f"… and {len(waiting) - QUEUE_SHOWN} more.")
     for job in finished[:12]:
         with st.expander(f"{job.name} · {job.progress_line()}", expanded=job is finished[0] and not active):
             show_job(job)

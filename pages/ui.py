@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import streamlit as st
 
-from digitlab import papers, registry
+from digitlab import classroom, papers, registry
+from digitlab.jobs import JobManager
+from digitlab.records import RunRecord
 
 MODEL_KEY = "model_name"
+SESSION_ID_KEY = "session_id"  # this browser session's id: the owner of the jobs it queues
+TEACHER_KEY = "teacher_unlocked"  # the teacher's passcode was entered in this session
 SHELL_KEY = "shell_ran"  # the app shell has run in this session
 WANTED_PAGE_KEY = "wanted_page"  # where the shell sends a page opened without it
 
@@ -65,8 +70,7 @@ def forget_runs() -> None:
 def servable_runs() -> list[dict]:
     """Runs with a trained model, the default first."""
     runs, _ = stored_runs()
-    usable = [r for r in runs if r["status"] in ("complete", "stopped", "interrupted") and Path(r["path"]).is_file()]
-    return sorted(usable, key=lambda r: (not r["default"], r["name"]))
+    return sorted((r for r in runs if r["servable"]), key=lambda r: (not r["default"], r["name"]))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
@@ -80,6 +84,59 @@ def predictor(name: str):
     """The shared, thread-safe Predictor of a stored run, reloaded when its model file changes."""
     path = registry.get_run(name).model_path
     return _predictor(name, path.stat().st_mtime)
+
+
+def _passcode() -> str | None:
+    try:
+        secrets = dict(st.secrets)
+    except Exception:  # no secrets.toml: Streamlit raises rather than returning nothing
+        secrets = {}
+    return classroom.passcode(secrets)
+
+
+def person() -> classroom.Person:
+    """Who this browser session is: its own id, and the teacher's rights if unlocked (or if no passcode is set)."""
+    if SESSION_ID_KEY not in st.session_state:
+        st.session_state[SESSION_ID_KEY] = uuid.uuid4().hex[:12]
+    teacher = _passcode() is None or st.session_state.get(TEACHER_KEY, False)
+    return classroom.Person(session=st.session_state[SESSION_ID_KEY], teacher=teacher)
+
+
+def teacher_login() -> None:
+    """The sidebar's passcode box, shown only when the server has a teacher's passcode."""
+    expected = _passcode()
+    if expected is None:
+        return
+    if st.session_state.get(TEACHER_KEY):
+        st.caption(":material/school: Teacher's rights in this tab")
+        if st.button("Leave teacher mode", key="teacher_logout"):
+            st.session_state[TEACHER_KEY] = False
+            st.rerun()
+        return
+    with st.expander("Teacher", icon=":material/lock:"):
+        entered = st.text_input("Passcode", type="password", key="teacher_passcode_input")
+        if st.button("Unlock", key="teacher_unlock"):
+            if classroom.is_teacher(entered, expected):
+                st.session_state[TEACHER_KEY] = True
+                st.rerun()
+            st.error("That is not the teacher's passcode.")
+
+
+def model_picker() -> None:
+    """The sidebar's choice of this tab's model, with each run's MNIST accuracy; the default first."""
+    runs = servable_runs()
+    if not runs:
+        st.warning("No trained model yet: run `python -m digitlab reproduce`.")
+        return
+    names = [r["name"] for r in runs]
+    labels = {
+        r["name"]: f"{r['name']}{' (default)' if r['default'] else ''} · "
+        + (f"{100 * r['mnist_test_accuracy']:.2f} % on MNIST" if r["mnist_test_accuracy"] is not None else r["status"])
+        for r in runs
+    }
+    if st.session_state.get(MODEL_KEY) not in names:
+        st.session_state[MODEL_KEY] = names[0]
+    st.selectbox("Active model (this tab)", names, key=MODEL_KEY, format_func=labels.get)
 
 
 def active_model() -> str | None:
@@ -100,9 +157,7 @@ def clean_models_folder() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(root: str):
-    from digitlab.jobs import JobManager
-
+def _job_manager(root: str) -> JobManager:
     return JobManager(Path(root))
 
 
@@ -112,13 +167,12 @@ def job_manager():
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _timed_records(root: str) -> list[dict]:
+def _timed_records(root: str) -> list[RunRecord]:
     runs, _ = registry.list_runs(root=Path(root))
-    return [{key: run.record.get(key) for key in ("spec", "config", "images_per_s", "global_batch_size", "replicas")}
-            for run in runs if run.status == "complete"]
+    return [run.record for run in runs if run.status == "complete"]
 
 
-def timed_records() -> list[dict]:
+def timed_records() -> list[RunRecord]:
     """The timing facts of finished runs, for estimating training time on this machine."""
     return _timed_records(str(registry.models_dir()))
 

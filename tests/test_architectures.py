@@ -4,7 +4,10 @@ import json
 
 import pytest
 
-from digitlab.architectures import PRESETS, ArchSpec, ConvSpec, build_model
+from digitlab import presets
+from digitlab.architectures import ArchSpec, ConvSpec, build_model
+
+PRESETS = {name: preset.spec for name, preset in presets.PRESETS.items()}
 
 
 def conv(k, c_in, filters):

@@ -4,25 +4,30 @@ import keras
 import numpy as np
 import pytest
 
-from digitlab import catalog, registry
-from digitlab.architectures import PRESETS, build_model
+from digitlab import catalog, presets, registry
+from digitlab.architectures import build_model
+from digitlab.config import TrainConfig
+from digitlab.records import RunRecord
+
+SMALL = presets.get("small").spec
 
 
-def trained(**extra):
+def trained(**fields):
     matrix = (np.eye(10, dtype=int) * 90 + 1).tolist()
     test = {"accuracy": 0.9, "count": 1000, "confusion_matrix": matrix,
             "per_class": [{"label": d, "precision": 0.9, "recall": 0.9, "f1": 0.9, "support": 100} for d in range(10)]}
-    return {"arch": "small", "spec": PRESETS["small"].to_dict(), "config": {"epochs": 2}, "status": "complete",
-            "command": "python -m digitlab train --arch small --name r", "params": 1234,
-            "history": {"accuracy": [0.5, 0.8], "val_accuracy": [0.6, 0.85], "val_confusion_matrix": [[[1]]]},
-            "metrics": {"test": test, "mnist_test": {"accuracy": 0.9}}, **extra}
+    return RunRecord(**{
+        "arch": "small", "spec": SMALL, "config": TrainConfig(epochs=2), "status": "complete",
+        "command": "python -m digitlab train --arch small --name r", "params": 1234,
+        "history": {"accuracy": [0.5, 0.8], "val_accuracy": [0.6, 0.85], "val_confusion_matrix": [[[1]]]},
+        "metrics": {"test": test, "mnist_test": {"accuracy": 0.9}}, **fields})
 
 
 def test_rows_put_the_default_first_and_list_broken_folders(models_root):
-    model = build_model(PRESETS["small"])
+    model = build_model(SMALL)
     registry.save_run("a", trained(), model)
     registry.save_run("b", trained(), model)
-    registry.save_run("failed", {**trained(status="failed", error="ValueError: boom"), "metrics": None})
+    registry.save_run("failed", trained(status="failed", error="ValueError: boom", metrics={}))
     (models_root / "junk").mkdir()
     registry.set_default("b")
     registry.record_failure("a", "ValueError: once")
@@ -35,7 +40,7 @@ def test_rows_put_the_default_first_and_list_broken_folders(models_root):
 
 
 def test_details_of_a_trained_run(models_root):
-    registry.save_run("r", trained(), build_model(PRESETS["small"]))
+    registry.save_run("r", trained(), build_model(SMALL))
     registry.record_failure("r", "ValueError: once", "python -m digitlab train --arch small --name r")
     run = catalog.details("r")
     assert run.servable and run.origin == "trained" and run.spec["convs"][0]["filters"] == 16
@@ -46,14 +51,14 @@ def test_details_of_a_trained_run(models_root):
 
 
 def test_details_of_a_run_without_results(models_root):
-    registry.save_run("queued", {"arch": "small", "spec": PRESETS["small"].to_dict(), "status": "queued"})
+    registry.save_run("queued", RunRecord(arch="small", spec=SMALL, status="queued"))
     run = catalog.details("queued")
     assert not run.servable and run.model_path is None and run.confusion_matrix is None and run.history == {}
 
 
 @pytest.mark.parametrize("status", ["queued", "running"])
 def test_a_job_in_progress_is_neither_renamed_nor_deleted(models_root, status):
-    registry.save_run("job", {"arch": "small", "spec": PRESETS["small"].to_dict(), "status": status})
+    registry.save_run("job", RunRecord(arch="small", spec=SMALL, status=status))
     for action in (lambda: catalog.rename_run("job", "moved"), lambda: catalog.delete_run("job")):
         with pytest.raises(registry.RegistryError, match="Train page"):
             action()
@@ -61,7 +66,7 @@ def test_a_job_in_progress_is_neither_renamed_nor_deleted(models_root, status):
 
 
 def test_rename_and_delete(models_root):
-    registry.save_run("r", trained(), build_model(PRESETS["small"]))
+    registry.save_run("r", trained(), build_model(SMALL))
     assert catalog.rename_run("r", "  s ") == "s"
     with pytest.raises(registry.RegistryError):
         catalog.rename_run("s", "s")

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from digitlab.cli import REFERENCE_RUNS
+from digitlab import presets
+
+REFERENCE_RUNS = presets.reference_runs()
 
 
 def run_cli(*args, env_extra=None, timeout=600):

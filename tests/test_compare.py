@@ -1,6 +1,5 @@
 """The Compare page under AppTest: reference runs by default, every section, the misread digits, no error box."""
 
-import json
 import shutil
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digitlab import registry
+from digitlab.records import RunRecord
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "pages" / "compare.py"
@@ -58,7 +58,7 @@ def test_compare_shows_the_reference_runs_from_curves_to_misread_digits(shell):
     assert any("150×150×3" in c and "99.40 %" in c for c in captions(app))
     assert len(app.tabs) == 6
     # The misread digits start from the first run's most frequent confusion (stored matrix).
-    matrix = registry.read_record("paper-s-1")["metrics"]["test"]["confusion_matrix"]
+    matrix = registry.read_record("paper-s-1").report("test")["confusion_matrix"]
     cell = (app.selectbox(key="compare_misread_true").value, app.selectbox(key="compare_misread_predicted").value)
     assert matrix[cell[0]][cell[1]] == max(matrix[t][p] for t in range(10) for p in range(10) if t != p)
     assert any(c.startswith(f"paper-s-1 read {matrix[cell[0]][cell[1]]} test images of a {cell[0]} as {cell[1]}")
@@ -82,8 +82,9 @@ def test_compare_shows_the_reference_runs_from_curves_to_misread_digits(shell):
 
 def test_runs_still_training_are_listed_not_compared(shell, models_root):
     shutil.copytree(REPO / "models" / "paper-h", models_root / "mine")
-    finished = json.loads((REPO / "models" / "paper-h" / "run.json").read_text())
-    registry.save_run("training", {**{k: finished[k] for k in ("arch", "spec", "config", "data")}, "status": "running"})
+    finished = registry.read_record("paper-h", root=REPO / "models")
+    registry.save_run("training", RunRecord(arch=finished.arch, spec=finished.spec, config=finished.config,
+                                            data=finished.data, status="running"))
     app = open_compare(shell)
     # No reference run here: the first runs stored are chosen instead.
     assert app.multiselect(key="compare_runs").options == ["mine"]

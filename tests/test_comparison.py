@@ -1,6 +1,5 @@
 """Compare's charts and gathering: curves, metric bars, confusion heatmaps, per-class tables, misread digits."""
 
-import json
 import shutil
 import sys
 
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 
 from digitlab import charts, comparison, papers, registry
+from digitlab.records import RunRecord
 
 REPO_MODELS = registry.models_dir()
 
@@ -136,25 +136,25 @@ def test_compare_gathers_the_reference_runs_in_the_order_chosen():
     assert gathered.skipped[0][0] == "nope"
     h = gathered.rows[0]
     record = registry.read_record("paper-h")
-    assert h["params"] == record["params"] and h["images_per_s"] == record["images_per_s"]
-    assert h["dtype"] == record["precision"] and h["test_images"] == 10_000
-    assert h["macro_f1"] == record["metrics"]["test"]["macro"]["f1"]
+    assert h["params"] == record.params and h["images_per_s"] == record.images_per_s
+    assert h["dtype"] == record.precision and h["test_images"] == 10_000
+    assert h["macro_f1"] == record.report("test")["macro"]["f1"]
     assert gathered.rows[1]["test_images"] == 2_964
     assert gathered.confusion_matrices["paper-h"].sum() == 10_000
     assert set(gathered.histories["paper-h"]) == {"accuracy", "loss", "val_accuracy", "val_loss"}
     assert len(gathered.per_class["paper-s-1"]) == 10
     assert [row["run"] for row in gathered.reproduction] == ["paper-s-1", "paper-h"]
     sentence = papers.why_they_differ(gathered.reproduction)
-    ours = f"{100 * record['metrics']['test']['accuracy']:.2f} %"
+    ours = f"{100 * record.test_accuracy:.2f} %"
     assert "150×150×3" in sentence and "99.40 %" in sentence and ours in sentence and "0.001" not in sentence
 
 
 def test_runs_without_test_results_are_skipped_with_a_reason(models_root):
     shutil.copytree(REPO_MODELS / "paper-h", models_root / "done")
-    finished = json.loads((REPO_MODELS / "paper-h" / "run.json").read_text())
-    base = {key: finished[key] for key in ("arch", "spec", "config", "data")}
-    registry.save_run("training", {**base, "status": "running"})
-    registry.save_run("broke", {**base, "status": "failed", "error": "ValueError: no data"})
+    finished = registry.read_record("paper-h", root=REPO_MODELS)
+    base = RunRecord(arch=finished.arch, spec=finished.spec, config=finished.config, data=finished.data)
+    registry.save_run("training", base.replace(status="running"))
+    registry.save_run("broke", base.replace(status="failed", error="ValueError: no data"))
     (models_root / "garbled").mkdir()
     (models_root / "garbled" / "run.json").write_text("{")
     names, skipped = comparison.comparable_runs()
@@ -206,7 +206,7 @@ def paper_h_misread():
 
 
 def test_misclassified_examples_are_the_stored_runs_mistakes(paper_h_misread):
-    stored = np.asarray(registry.read_record("paper-h")["metrics"]["test"]["confusion_matrix"])
+    stored = np.asarray(registry.read_record("paper-h").report("test")["confusion_matrix"])
     errors = stored.sum() - np.trace(stored)
     # oneDNN may sum in another order than when the run was stored: allow 3 images either way.
     assert abs(len(paper_h_misread) - errors) <= 3
@@ -218,7 +218,7 @@ def test_misclassified_examples_are_the_stored_runs_mistakes(paper_h_misread):
 
 
 def test_misclassified_examples_of_one_cell(paper_h_misread):
-    stored = np.asarray(registry.read_record("paper-h")["metrics"]["test"]["confusion_matrix"])
+    stored = np.asarray(registry.read_record("paper-h").report("test")["confusion_matrix"])
     true_label, predicted_label = comparison.most_confused(stored)
     cell = comparison.pick(paper_h_misread, true_label, predicted_label)
     assert abs(len(cell) - stored[true_label, predicted_label]) <= 3 and cell

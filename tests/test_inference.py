@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from digitlab import realworld, registry
-from digitlab.architectures import PRESETS, build_model
+from digitlab import presets
+from digitlab.architectures import build_model
+from digitlab.records import RunRecord
 from digitlab.imageio import read_image
 from digitlab.inference import Predictor, read_picture
 from digitlab.preprocessing import segment_digits
@@ -16,8 +18,8 @@ from digitlab.preprocessing import segment_digits
 
 @pytest.fixture
 def stored(models_root):
-    model = build_model(PRESETS["small"])
-    registry.save_run("tiny", {"arch": "small", "spec": PRESETS["small"].to_dict(), "status": "complete"}, model)
+    model = build_model(presets.get("small").spec)
+    registry.save_run("tiny", RunRecord(arch="small", spec=presets.get("small").spec, status="complete"), model)
     registry.set_default("tiny")
     return model
 
@@ -55,7 +57,7 @@ def test_wrong_image_shape_is_refused(stored):
 
 def test_uploaded_keras_file_loads_in_safe_mode_only(tmp_path):
     good = tmp_path / "good.keras"
-    build_model(PRESETS["small"]).save(good)
+    build_model(presets.get("small").spec).save(good)
     assert Predictor.load(str(good)).predict(np.zeros((1, 28, 28), np.float32)).shape == (1, 10)
 
     inputs = keras.Input((28, 28, 1))

@@ -74,3 +74,21 @@ def test_a_broken_folder_is_listed_with_its_error_and_can_be_deleted(models):
     app.checkbox(key="models_broken_confirm_broken").check().run()
     button(app, "models_broken_delete_broken").click().run()
     assert not (models / "broken").exists() and not app.warning
+
+
+def test_with_a_passcode_only_the_teacher_changes_models(models, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_TEACHER_PASSCODE", "owl")
+    app = models_page()
+    for key in ("models_set_default", "models_rename", "models_delete"):
+        assert button(app, key).disabled, key
+    assert any("teacher" in info.value for info in app.info)  # the upload box is not offered
+    assert not any(b.key == "models_upload_button" for b in app.button)
+    assert app.checkbox(key="models_delete_confirm_paper-s-1").disabled
+
+    app.session_state["teacher_unlocked"] = True  # what the sidebar's Unlock does with the right passcode
+    app.run()
+    assert not button(app, "models_rename").disabled
+    assert any(b.key == "models_upload_button" for b in app.button)
+    app.checkbox(key="models_delete_confirm_paper-s-1").check().run()
+    button(app, "models_delete").click().run()
+    assert stored(models) == ["paper-h"]

@@ -6,13 +6,15 @@ import shutil
 
 import pytest
 
-from digitlab import cli, registry
-from digitlab.architectures import PRESETS
+from digitlab import cli, presets, registry
+from digitlab.config import TrainConfig
+from digitlab.records import RunRecord
 
 REPO_MODELS = registry.models_dir()
+PAPER_H = presets.get("paper-h").spec
 # Three 9x9 "valid" convolutions, each pooled: 28 -> 20 -> 10 -> 2 -> 1 -> nothing left for the third.
-IMPOSSIBLE = PRESETS["paper-h"].replace(padding="valid", convs=tuple(
-    conv.__class__(filters=conv.filters, kernel_size=9, strides=1, pool=True) for conv in PRESETS["paper-h"].convs))
+IMPOSSIBLE = PAPER_H.replace(padding="valid", convs=tuple(
+    conv.__class__(filters=conv.filters, kernel_size=9, strides=1, pool=True) for conv in PAPER_H.convs))
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def test_evaluate_reads_an_interrupted_job_without_metrics(reference_copy, capsy
     record = json.loads((reference_copy / "run.json").read_text())
     for key in ("data", "metrics"):  # a job's record before its final evaluation
         record.pop(key)
-    registry.save_run("job", {**record, "status": "interrupted"})
+    registry.save_run("job", RunRecord.from_dict({**record, "status": "interrupted"}))
     shutil.copy(reference_copy / "model.keras", registry.run_path("job") / "model.keras")
     measured, recorded = evaluated_accuracy("job", capsys)
     assert recorded == "-" and measured == evaluated_accuracy("paper-h", capsys)[0]
@@ -60,11 +62,11 @@ def test_evaluate_reads_an_interrupted_job_without_metrics(reference_copy, capsy
 def test_a_failure_under_a_new_name_is_stored_as_a_failed_run(models_root):
     from digitlab import training
 
-    config = training.TrainConfig(protocol="full", epochs=1, train_size=100, precision="float32")
+    config = TrainConfig(protocol="full", epochs=1, train_size=100, precision="float32")
     with pytest.raises(ValueError):
-        training.train_run("fresh", "paper-h", IMPOSSIBLE, config, command="test")
+        training.train_run(RunRecord.new("fresh", "paper-h", IMPOSSIBLE, config, command="test"))
     run = registry.get_run("fresh")
-    assert run.status == "failed" and run.record["error"].startswith("ValueError")
+    assert run.status == "failed" and run.record.error.startswith("ValueError")
     assert not run.model_path.exists() and len(registry.read_failures("fresh")) == 1
 
 
@@ -76,9 +78,10 @@ def test_a_stopped_retrain_does_not_replace_a_complete_run(reference_copy):
     before = (reference_copy / "model.keras").read_bytes()
     stop = threading.Event()
     stop.set()  # pressed before the first batch
-    config = training.TrainConfig(protocol="full", epochs=1, train_size=200, precision="float32")
+    config = TrainConfig(protocol="full", epochs=1, train_size=200, precision="float32")
+    record = RunRecord.new("paper-h", "small", presets.get("small").spec, config, command="test")
     with pytest.raises(registry.RegistryError, match="was kept"):
-        training.train_run("paper-h", "small", PRESETS["small"], config, command="test", stop_event=stop)
+        training.train_run(record, stop_event=stop)
     assert (reference_copy / "model.keras").read_bytes() == before
     assert registry.get_run("paper-h").status == "complete"
     assert "stopped" in registry.read_failures("paper-h")[0]["message"]

@@ -10,7 +10,9 @@ import h5py
 import pytest
 
 from digitlab import data, registry, training
-from digitlab.cli import REFERENCE_RUNS
+from digitlab import presets
+
+REFERENCE_RUNS = presets.reference_runs()
 
 REPO_MODELS = registry.models_dir()
 
@@ -35,11 +37,11 @@ def test_models_json_lists_the_references_and_a_default():
 @pytest.mark.parametrize("name", list(REFERENCE_RUNS))
 def test_reference_record_says_how_it_was_made(name):
     record = registry.read_record(name)
-    assert record["command"] == "python -m digitlab " + " ".join(REFERENCE_RUNS[name])
-    assert record["arch"] == name and record["seed"] == record["config"]["seed"]
-    assert record["data"]["protocol"] == record["config"]["protocol"]
-    assert len(record["history"]["val_accuracy"]) == record["epochs_run"]
-    assert {"tensorflow", "keras"} <= set(record["versions"])
+    assert record.command == "python -m digitlab " + " ".join(presets.reference_runs()[name])
+    assert record.arch == name and record.seed == record.config.seed
+    assert record.data["protocol"] == record.config.protocol
+    assert len(record.curve("val_accuracy")) == record.epochs_run
+    assert {"tensorflow", "keras"} <= set(record.versions)
 
 
 @pytest.mark.parametrize("name", list(REFERENCE_RUNS))
@@ -54,13 +56,13 @@ def test_stored_model_has_no_optimizer_state(name):
 def test_stored_accuracy_is_what_the_model_scores(name):
     run = registry.get_run(name)
     model = registry.load_model(name)
-    split = data.load_split(run.record["data"]["protocol"])
+    split = data.load_split(run.record.protocol)
     test = training.evaluate(model, split.x_test, split.y_test)
     # oneDNN may sum in another order than when the run was stored: allow 3 images in 10,000.
-    assert test["accuracy"] == pytest.approx(run.record["metrics"]["test"]["accuracy"], abs=3e-4)
-    if run.record["data"]["protocol"] == "paper-s":
+    assert test["accuracy"] == pytest.approx(run.record.test_accuracy, abs=3e-4)
+    if run.record.protocol == "paper-s":
         mnist = training.evaluate(model, *data.mnist_test_set())
-        assert mnist["accuracy"] == pytest.approx(run.record["metrics"]["mnist_test"]["accuracy"], abs=3e-4)
+        assert mnist["accuracy"] == pytest.approx(run.record.mnist_test_accuracy, abs=3e-4)
 
 
 def test_reference_accuracies_are_what_these_networks_reach_on_mnist():
@@ -76,4 +78,4 @@ def test_reference_accuracies_are_what_these_networks_reach_on_mnist():
 def test_the_default_reads_at_least_99_5_percent_of_mnist():
     default = registry.get_run("default")
     assert default.name == "digitlab"
-    assert default.record["metrics"]["mnist_test"]["accuracy"] >= 0.995
+    assert default.record.mnist_test_accuracy >= 0.995

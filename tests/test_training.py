@@ -8,10 +8,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from digitlab import data, registry, training
-from digitlab.architectures import PRESETS, ArchSpec, ConvSpec, build_model
+from digitlab import data, presets, registry, training
+from digitlab.architectures import ArchSpec, ConvSpec, build_model
+from digitlab.config import TrainConfig, cpu_supports_bfloat16, estimate_epoch_seconds
+from digitlab.records import RunRecord
 
-QUICK = training.TrainConfig(protocol="full", epochs=3, batch_size=64, train_size=3000, precision="float32")
+SPECS = {name: preset.spec for name, preset in presets.PRESETS.items()}
+QUICK = TrainConfig(protocol="full", epochs=3, batch_size=64, train_size=3000, precision="float32")
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +24,17 @@ def split():
 
 def test_small_network_learns_far_above_chance(split):
     events = []
-    result = training.train(PRESETS["small"], QUICK, split, progress=events.append)
+    result = training.train(SPECS["small"], QUICK, split, progress=events.append)
     assert result.status == "complete" and result.epochs_run == 3
     report = training.evaluate(result.model, split.x_test, split.y_test)
     assert report["accuracy"] > 0.85, report["accuracy"]  # chance is 0.10
     assert result.history["val_accuracy"][-1] > result.history["val_accuracy"][0] - 0.02
-    epochs = [e for e in events if e["kind"] == "epoch"]
-    assert [e["epoch"] for e in epochs] == [1, 2, 3]
-    assert any(e["kind"] == "batch" for e in events)
-    assert epochs[-1]["fraction"] == 1.0 and epochs[-1]["images_per_s"] > 0
-    assert {"val_loss", "val_accuracy", "eta_s"} <= set(epochs[0])
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert any(e.kind == "batch" for e in events)
+    assert epochs[-1].fraction == 1.0 and epochs[-1].images_per_s > 0
+    assert epochs[0].val_loss is not None and epochs[0].val_accuracy > 0.1 and epochs[0].eta_s is not None
+    assert sum(map(sum, epochs[0].val_confusion_matrix)) == len(split.y_val)
     assert result.model.get_layer("conv1").compute_dtype == "float32"
 
 
@@ -43,20 +47,20 @@ def test_stop_flag_ends_at_the_next_batch_and_keeps_weights(split):
         stop.set()  # ask to stop at the very first report
 
     config = QUICK.replace(epochs=5)
-    result = training.train(PRESETS["small"], config, split, progress=progress, stop_event=stop)
+    result = training.train(SPECS["small"], config, split, progress=progress, stop_event=stop)
     assert result.status == "stopped"
     assert result.epochs_run == 1
-    steps = seen[0]["steps"]
-    last = [e for e in seen if e["kind"] == "epoch"][-1]
-    assert last["partial"] and last["step"] < steps
+    steps = seen[0].steps
+    last = [e for e in seen if e.kind == "epoch"][-1]
+    assert last.partial and last.step < steps
     # What was learned is kept: the returned model is the trained one, not a fresh build.
     trained = result.model.get_layer("conv1").kernel.numpy()
-    fresh = build_model(PRESETS["small"]).get_layer("conv1").kernel.numpy()
+    fresh = build_model(SPECS["small"]).get_layer("conv1").kernel.numpy()
     assert not np.allclose(trained, fresh)
 
 
 def test_best_weights_patience_and_restore():
-    model = build_model(PRESETS["small"])
+    model = build_model(SPECS["small"])
     best = training.BestWeights(patience=2)
     best.set_model(model)
     for epoch, loss in enumerate([1.0, 0.5, 0.7, 0.8]):
@@ -73,7 +77,7 @@ def test_patience_waits_for_batchnorm_to_settle():
     # Paper H's early validation loss as float32 seed 0 saw it: up at epoch 2 while BN's
     # running statistics still lag, so patience 2 stopped at epoch 3 with 92 %.
     losses = [0.70, 0.83, 0.71, 0.48, 0.31, 0.17, 0.09, 0.10, 0.11]
-    model = build_model(PRESETS["small"])
+    model = build_model(SPECS["small"])
 
     def stopping_epoch(best):
         best.set_model(model)
@@ -90,39 +94,39 @@ def test_patience_waits_for_batchnorm_to_settle():
 
 def test_batchnorm_settling_epochs():
     # 0.99 ** 299 < 0.05 <= 0.99 ** 298: 299 steps, six epochs of Paper H's 55 steps.
-    assert training.bn_settling_epochs(PRESETS["paper-h"], 55) == 6
-    assert training.bn_settling_epochs(PRESETS["paper-h"].replace(bn_momentum=0.9), 55) == 1
-    assert training.bn_settling_epochs(PRESETS["paper-s-2"], 55) == 0  # no BatchNorm
+    assert training.bn_settling_epochs(SPECS["paper-h"], 55) == 6
+    assert training.bn_settling_epochs(SPECS["paper-h"].replace(bn_momentum=0.9), 55) == 1
+    assert training.bn_settling_epochs(SPECS["paper-s-2"], 55) == 0  # no BatchNorm
 
 
 def test_bfloat16_mixed_precision_trains(split):
-    result = training.train(PRESETS["small"], QUICK.replace(precision="bfloat16", epochs=2), split)
+    result = training.train(SPECS["small"], QUICK.replace(precision="bfloat16", epochs=2), split)
     assert result.precision == "bfloat16"
     assert training.evaluate(result.model, split.x_test, split.y_test)["accuracy"] > 0.8
 
 
 def test_auto_precision_follows_the_hardware():
-    expected = "bfloat16" if training.cpu_supports_bfloat16() else "float32"
+    expected = "bfloat16" if cpu_supports_bfloat16() else "float32"
     assert training.resolve_precision("auto") == expected
 
 
 def test_lr_decay_per_epoch():
-    optimizer = training.make_optimizer(training.PAPER_H_STATED_CONFIG, steps_per_epoch=55)
-    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    schedule = training.learning_rate(presets.get("paper-h-stated").config, steps_per_epoch=55)
     assert float(schedule(55)) == pytest.approx(1e-3 * 0.99)
     assert float(schedule(550)) == pytest.approx(1e-3 * 0.99**10)
 
 
 def test_train_run_stores_a_run_that_reloads_to_the_same_accuracy(models_root):
     config = QUICK.replace(epochs=2)
-    record = training.train_run("quick", "small", PRESETS["small"], config, command="pytest")
-    assert record["status"] == "complete"
-    assert record["data"]["sizes"]["train"] == 3000 and record["params"] == build_model(PRESETS["small"]).count_params()
-    assert set(record["metrics"]) == {"train", "validation", "test", "mnist_test"}
+    record = training.train_run(RunRecord.new("quick", "small", SPECS["small"], config, command="pytest"))
+    assert record.status == "complete"
+    assert record.data["sizes"]["train"] == 3000 and record.params == build_model(SPECS["small"]).count_params()
+    assert set(record.metrics) == {"train", "validation", "test", "mnist_test"}
+    assert registry.read_record("quick") == record
     reloaded = registry.load_model("quick")
     split = data.load_split("full")
     again = training.evaluate(reloaded, split.x_test, split.y_test)
-    assert again["accuracy"] == pytest.approx(record["metrics"]["test"]["accuracy"], abs=3e-4)
+    assert again["accuracy"] == pytest.approx(record.test_accuracy, abs=3e-4)
     assert again["accuracy"] > 0.85
 
 
@@ -130,9 +134,9 @@ def test_a_crash_is_stored_as_failed_with_its_message(models_root):
     # Four pooled convolutions with "valid" padding shrink 28x28 to nothing: Keras refuses.
     collapsing = ArchSpec(convs=tuple(ConvSpec(4) for _ in range(4)), padding="valid")
     with pytest.raises(ValueError):
-        training.train_run("broken", "custom", collapsing, QUICK.replace(epochs=1), command="pytest")
+        training.train_run(RunRecord.new("broken", "custom", collapsing, QUICK.replace(epochs=1), command="pytest"))
     record = registry.read_record("broken")
-    assert record["status"] == "failed" and "ValueError" in record["error"]
+    assert record.status == "failed" and "ValueError" in record.error
     assert not (models_root / "broken" / "model.keras").exists()
 
 
@@ -142,11 +146,11 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from digitlab import data, training
-        from digitlab.architectures import PRESETS
+        from digitlab import data, presets, training
+        from digitlab.config import TrainConfig
         split = data.load_split("full", train_size=2000)
-        config = training.TrainConfig(epochs=2, batch_size=32, strategy="mirrored", precision="float32")
-        result = training.train(PRESETS["small"], config, split)
+        config = TrainConfig(epochs=2, batch_size=32, strategy="mirrored", precision="float32")
+        result = training.train(presets.get("small").spec, config, split)
         accuracy = training.evaluate(result.model, split.x_test, split.y_test)["accuracy"]
         print("RESULT", result.replicas, result.global_batch_size, accuracy)
     """)
@@ -163,8 +167,6 @@ def test_time_estimate_is_near_the_reference_runs_measured_epochs():
     by_name = {run.name: run.record for run in runs}
     for name in ("paper-s-1", "paper-s-2", "paper-s-3", "paper-s-4", "paper-h", "paper-h-stated"):
         record = by_name[name]
-        spec = ArchSpec.from_dict(record["spec"])
-        config = training.TrainConfig.from_dict(record["config"])
-        estimate = training.estimate_epoch_seconds(spec, config, records)["seconds"]
-        measured = record["train_time_s"] / record["epochs_run"]
+        estimate = estimate_epoch_seconds(record.spec, record.config, records)["seconds"]
+        measured = record.train_time_s / record.epochs_run
         assert 0.6 < estimate / measured < 1.5, (name, estimate, measured)

@@ -52,12 +52,12 @@ def test_an_accepted_keras_model_is_evaluated_stored_and_served_like_a_trained_r
     images, labels = mnist
     expected = np.asarray(model(images, training=False)).argmax(1)
     assert upload.accuracy == pytest.approx(float((expected == labels).mean()), abs=1e-9)
-    done = [e["done"] for e in events if e["kind"] == "evaluating"]
-    assert done == list(range(500, 10_001, 500)) and events[-1]["total"] == 10_000
+    done = [e.step for e in events if e.kind == "evaluating"]
+    assert done == list(range(500, 10_001, 500)) and events[-1].steps == 10_000 and events[-1].fraction == 1.0
 
     run = registry.get_run(upload.name)
-    assert run.uploaded and run.status == "complete" and run.record["spec"] is None
-    assert run.record["upload"]["filename"] == "My model (2).keras" and len(run.record["upload"]["sha256"]) == 64
+    assert run.uploaded and run.status == "complete" and run.record.spec is None and run.servable
+    assert run.record.upload["filename"] == "My model (2).keras" and len(run.record.upload["sha256"]) == 64
     assert [r.name for r in registry.list_runs()[0]] == [upload.name]
     assert registry.list_runs()[0][0].to_json()["origin"] == "uploaded"
 
@@ -75,7 +75,7 @@ def test_an_accepted_keras_model_is_evaluated_stored_and_served_like_a_trained_r
 def test_a_legacy_h5_model_loads_in_safe_mode_and_is_stored_as_keras(models_root, tmp_path, mnist):
     model = tiny_model()
     upload = uploads.upload_model(saved_bytes(model, tmp_path, ".h5"), "legacy.h5")
-    assert upload.record["upload"]["format"] == "h5"
+    assert upload.record.upload["format"] == "h5"
     reloaded = registry.load_model("legacy")
     np.testing.assert_allclose(np.asarray(reloaded(mnist[0][:20])), np.asarray(model(mnist[0][:20])), atol=1e-6)
 

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from digitlab import jobs, registry
-from digitlab.architectures import PRESETS
-from digitlab.training import CONFIG_PRESETS
+from digitlab import jobs, presets, registry
+from digitlab.jobs import queue
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, start_app
 
 
@@ -42,12 +41,12 @@ def cpu_seconds(server_pid: int) -> float:
 
 def run_job(manager, root: Path, name: str, arch: str, config, server_pid: int) -> dict:
     before = cpu_seconds(server_pid)
-    manager.submit(name, arch, PRESETS[arch], config)
-    while registry.read_record(name, root=root)["status"] in jobs.ACTIVE:
+    manager.submit(name, arch, presets.get(arch).spec, config)
+    while registry.read_record(name, root=root).active:
         time.sleep(0.5)
     record = registry.read_record(name, root=root)
-    record["ui_cpu_s"] = cpu_seconds(server_pid) - before
-    return record
+    return {"train_time_s": record.train_time_s, "images_per_s": record.images_per_s,
+            "ui_cpu_s": cpu_seconds(server_pid) - before}
 
 
 def main() -> None:
@@ -59,10 +58,10 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="digitlab-live-")) / "models"
     shutil.copytree(REPO / "models", root)
-    env = {**os.environ, registry.MODELS_ENV_VAR: str(root), jobs.MAX_JOBS_ENV: "0"}  # the server only watches
+    env = {**os.environ, registry.MODELS_ENV_VAR: str(root), queue.MAX_JOBS_ENV: "0"}  # the server only watches
     server, url = start_app(env)
     manager = jobs.JobManager(root, max_running=1)
-    config = CONFIG_PRESETS[args.arch].replace(train_size=args.train_size, epochs=args.epochs)
+    config = presets.get(args.arch).config.replace(train_size=args.train_size, epochs=args.epochs)
     results = {"nobody watching": [], "Train page open": []}
     try:
         with sync_playwright() as playwright:

@@ -35,6 +35,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: the tests' shared helpers live in the repository's tests/
+
+from tests.e2e.conftest import CHROMIUM_ARGS, start_app  # noqa: E402
+from tests.e2e.strokes import draw_strokes as draw_on_canvas, wait_stable  # noqa: E402
 OUT_DIR = HERE / "canvas"
 CSV_PATH = HERE / "canvas.csv"
 SEED = 20240611
@@ -43,8 +47,6 @@ DEFAULT_PEN = 18
 PEN_MIN, PEN_MAX = 8, 36
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = (1920, 1080)  # a desktop window: at 1400 px the right column covers the canvas's right edge
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 # The drawing surface's rendered image (Fabric's lower canvas of the drawing layer; a second
 # "lower-canvas", the background layer, comes first in the DOM and stays transparent).
 DRAWN_CANVAS = "canvas.dc-canvas.lower-canvas"
@@ -483,23 +485,7 @@ def contact_sheet(images, captions, path, cols=8, scale=0.3):
 
 def start_server(port):
     """The app on the repository's own models/ (the e2e tests' starter)."""
-    sys.path.insert(0, str(REPO))
-    from tests.e2e.conftest import start_app
-
     return start_app({k: v for k, v in os.environ.items() if k != "DIGITLAB_MODELS"}, port=port)
-
-
-def wait_stable(page, locator, hold_ms=400, timeout_s=30):
-    """Wait until the element's bounding box stays the same for `hold_ms`."""
-    deadline = time.time() + timeout_s
-    box = locator.bounding_box()
-    while time.time() < deadline:
-        page.wait_for_timeout(hold_ms)
-        new = locator.bounding_box()
-        if new is not None and new == box:
-            return new
-        box = new
-    raise TimeoutError("the canvas kept moving")
 
 
 HIT_JS = """([x, y]) => { let e = document.elementFromPoint(x, y);
@@ -570,17 +556,10 @@ def hover(page, box):
 
 
 def draw_strokes(page, strokes):
-    upper = page.locator("canvas.upper-canvas").first
-    box = wait_stable(page, upper)
+    box = wait_stable(page, page.locator("canvas.upper-canvas").first)
     hover(page, box)
-    for stroke in strokes:
-        xy = stroke + (box["x"], box["y"])
-        page.mouse.move(*xy[0])
-        page.mouse.down()
-        for p in xy[1:]:
-            page.mouse.move(*p, steps=2)
-        page.mouse.up()
-        page.wait_for_timeout(int(120 + 100 * np.random.random()))
+    draw_on_canvas(page, [np.asarray(stroke).tolist() for stroke in strokes], box=box, steps=2,
+                   pause_ms=lambda: 120 + 100 * np.random.random())
 
 
 def grab(page):

@@ -1,0 +1,183 @@
+"""Training configuration without TensorFlow: `TrainConfig`, its options, its CLI flags and the time estimate."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitlab import data
+from digitlab.architectures import ArchSpec, flops_per_image
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+PRECISIONS = ("auto", "float32", "bfloat16")
+STRATEGIES = ("auto", "none", "mirrored")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training knobs both papers vary. `batch_size` is per replica: the global batch is
+    `batch_size` x replicas, Paper H's rule for several accelerators.
+
+    `lr_decay` multiplies the learning rate once per epoch (Paper H states 0.99), applied smoothly
+    per step as Keras' ExponentialDecay. `early_stopping` is the patience in epochs on
+    validation loss (Paper H: 2), counted once BatchNorm has settled (`training.bn_settling_epochs`);
+    `restore_best` then keeps the epoch of lowest validation loss.
+    """
+
+    protocol: str = "full"
+    epochs: int = 5
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    lr_decay: float | None = None
+    optimizer: str = "adam"
+    early_stopping: int | None = None
+    restore_best: bool = True
+    train_size: int | None = None
+    seed: int = 0
+    precision: str = "auto"
+    strategy: str = "auto"
+    augment: bool = False
+
+    def __post_init__(self):
+        if self.protocol not in data.PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(data.PROTOCOLS)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch size must be at least 1")
+        if self.learning_rate <= 0:
+            raise ValueError("learning rate must be positive")
+        if self.lr_decay is not None and not 0 < self.lr_decay <= 1:
+            raise ValueError("learning-rate decay must be in (0, 1]")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
+        if self.train_size is not None and self.train_size < 10:
+            raise ValueError("training-set size must be at least 10 (one image per digit)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in fields})
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How one TrainConfig field is set from the command line: `--flag VALUE`, or a --x/--no-x switch."""
+
+    field: str
+    flag: str
+    type: type = str
+    choices: tuple[str, ...] | None = None
+    help: str = ""
+    switch: bool = False  # argparse.BooleanOptionalAction: --augment / --no-augment
+
+
+# The one table from config fields to `python -m digitlab train` flags: the CLI's parser, the
+# CLI's overrides and the command recorded for a job started in the browser all read it.
+CONFIG_FLAGS: tuple[Flag, ...] = (
+    Flag("protocol", "--protocol", choices=data.PROTOCOLS, help="data protocol (paper-h, paper-s or full)"),
+    Flag("epochs", "--epochs", int),
+    Flag("batch_size", "--batch-size", int, help="per replica; the global batch is this x replicas"),
+    Flag("learning_rate", "--lr", float, help="initial learning rate"),
+    Flag("lr_decay", "--lr-decay", float, help="learning-rate factor per epoch (Paper H states 0.99)"),
+    Flag("optimizer", "--optimizer", choices=OPTIMIZERS),
+    Flag("early_stopping", "--patience", int, help="early stopping: epochs without a lower validation loss, "
+                                                   "counted once BatchNorm's running statistics have settled"),
+    Flag("train_size", "--train-size", int, help="keep a stratified subset of this many training images"),
+    Flag("seed", "--seed", int),
+    Flag("precision", "--precision", choices=PRECISIONS,
+         help="auto: bfloat16 mixed precision on GPUs and CPUs with AMX/AVX512-BF16"),
+    Flag("strategy", "--strategy", choices=STRATEGIES, help="auto: MirroredStrategy when several GPUs are visible"),
+    Flag("augment", "--augment", help="handwriting-style augmentation (rotation, shift, scale, shear, stroke width)",
+         switch=True),
+    Flag("restore_best", "--restore-best", help="keep the epoch of lowest validation loss (else the last epoch)",
+         switch=True),
+)
+
+
+def flag_arguments(config: TrainConfig, base: TrainConfig) -> list[str]:
+    """The CLI arguments that turn `base` into `config` (only the fields that differ)."""
+    arguments = []
+    for flag in CONFIG_FLAGS:
+        value = getattr(config, flag.field)
+        if value == getattr(base, flag.field):
+            continue
+        if flag.switch:
+            arguments.append(flag.flag if value else flag.flag.replace("--", "--no-", 1))
+        elif value is not None:
+            arguments += [flag.flag, str(value)]
+    return arguments
+
+
+def cpu_supports_bfloat16() -> bool:
+    """True where the CPU has AMX or AVX512-BF16, which oneDNN uses for bfloat16 math."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+# Used when no run has been timed on this machine yet: a per-step overhead and a FLOP rate
+# measured once on the 2-core development machine in bfloat16.
+FALLBACK_STEP_S = 0.008
+FALLBACK_FLOPS_PER_S = 9.4e10
+
+
+def timing_model(records) -> tuple[float, float, int]:
+    """Fit seconds per training image = step_s / batch + 3 * flops / rate on finished runs.
+
+    `records` are `RunRecord`s; runs trained with augmentation (its input pipeline is slower),
+    on several replicas or without a measured throughput are left out. Returns (step_s,
+    flops_per_s, runs used); the fallback constants when fewer than two runs fit.
+    """
+    rows, targets = [], []
+    for record in records:
+        if (not record.images_per_s or record.spec is None or record.config is None or record.config.augment
+                or record.replicas != 1 or not record.global_batch_size):
+            continue
+        try:
+            flops = flops_per_image(record.spec)
+        except ValueError:
+            continue
+        rows.append([1.0 / record.global_batch_size, 3.0 * flops])
+        targets.append(1.0 / record.images_per_s)
+    if len(rows) >= 2:
+        # Relative errors: a small network's seconds matter as much as a big one's.
+        weights = 1.0 / np.array(targets)
+        (step_s, seconds_per_flop), *_ = np.linalg.lstsq(np.array(rows) * weights[:, None], np.ones(len(rows)),
+                                                         rcond=None)
+        if step_s > 0 and seconds_per_flop > 0:
+            return float(step_s), float(1.0 / seconds_per_flop), len(rows)
+    return FALLBACK_STEP_S, FALLBACK_FLOPS_PER_S, 0
+
+
+def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records) -> dict:
+    """Rough seconds per epoch before training: training steps plus the validation pass.
+
+    Based on `timing_model(records)`, within about a third of the measured time for the
+    reference runs on the development machine; `runs_used` says how many timed runs it rests on
+    (0: a built-in guess). Real throughput shows once the job runs.
+    """
+    step_s, flops_per_s, used = timing_model(records)
+    sizes = data.planned_sizes(config.protocol, config.train_size)
+    flops = flops_per_image(spec)
+    steps = math.ceil(sizes["train"] / config.batch_size)
+    train_s = steps * step_s + sizes["train"] * 3 * flops / flops_per_s
+    if config.augment:
+        train_s *= 1.5  # the augmentation pipeline, measured on the digitlab preset
+    validation_s = math.ceil(sizes["validation"] / config.batch_size) * step_s / 3 + sizes["validation"] * flops / flops_per_s
+    return {"seconds": train_s + validation_s, "train_images": sizes["train"],
+            "validation_images": sizes["validation"], "runs_used": used}
