@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitlab.architectures import build_model
-from digitlab.records import UPLOADED, RecordError, RunRecord
+from digitlab.records import RecordError, RunRecord
 
 MODELS_ENV_VAR = "DIGITLAB_MODELS"
 MODEL_FILE = "model.keras"

@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -63,6 +63,9 @@ ALLOWED_MODULES = frozenset({
 })
 KERAS_ROOT_CLASSES = MODEL_CLASSES | {"DTypePolicy", "FloatDTypePolicy"}  # objects of module "keras" itself
 DATA_MARKERS = frozenset({"__keras_tensor__", "__tuple__", "__numpy__", "__bytes__", "__ellipsis__"})
+
+if TYPE_CHECKING:
+    import keras
 
 ProgressFn = Callable[[ProgressEvent], None]
 
@@ -271,7 +274,7 @@ def _all_layers(model) -> list:
     return found
 
 
-def load_checked(path: str | os.PathLike) -> "keras.Model":  # noqa: F821
+def load_checked(path: str | os.PathLike) -> keras.Model:
     """Check a `.keras` or `.h5` file, load it in safe mode without custom objects, check the model.
 
     Raises UploadError for anything refused. Used on arrival and whenever an uploaded run is loaded.
@@ -296,7 +299,7 @@ def load_checked(path: str | os.PathLike) -> "keras.Model":  # noqa: F821
     return model
 
 
-def servable(model, probe: np.ndarray) -> tuple["keras.Model", list[str]]:  # noqa: F821
+def servable(model, probe: np.ndarray) -> tuple[keras.Model, list[str]]:
     """The model as the app serves models: (n, 28, 28, 1) float32 in, (n, 10) probabilities out.
 
     A model taking (28, 28) gets a Reshape in front; one giving scores that are not
