@@ -111,7 +111,9 @@ def check_config(config) -> None:
             else:
                 walk(value, depth + 1, False)
 
-    walk(config, 0, True)
+    # Keras drops the top model's compile_config unread when loading with compile=False (a loss
+    # or metric given as a function would otherwise be refused below); nested ones are walked.
+    walk({key: value for key, value in config.items() if key != "compile_config"}, 0, True)
 
 
 def _check_object(node: dict, class_name, in_layer_list: bool) -> None:

@@ -72,6 +72,15 @@ def test_an_accepted_keras_model_is_evaluated_stored_and_served_like_a_trained_r
     assert len(misread) == 3 and all(m.true_label != m.predicted_label for m in misread)
 
 
+def test_a_model_compiled_with_loss_and_metric_functions_is_accepted(models_root, tmp_path):
+    model = tiny_model()
+    model.compile("adam", loss=keras.losses.sparse_categorical_crossentropy,
+                  metrics=[keras.metrics.sparse_categorical_accuracy])
+    config = json.loads(zipfile.ZipFile(io.BytesIO(saved_bytes(model, tmp_path))).read("config.json"))
+    assert config["compile_config"]["loss"]["class_name"] == "function"  # what the walk must not refuse
+    assert uploads.upload_model(saved_bytes(model, tmp_path), "compiled.keras").name == "compiled"
+
+
 def test_a_legacy_h5_model_loads_in_safe_mode_and_is_stored_as_keras(models_root, tmp_path, mnist):
     model = tiny_model()
     upload = uploads.upload_model(saved_bytes(model, tmp_path, ".h5"), "legacy.h5")
