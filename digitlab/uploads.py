@@ -1,12 +1,12 @@
 """Uploaded Keras models: every byte checked, loaded only in safe mode, evaluated on MNIST and stored as a run.
 
-An upload is untrusted. Before Keras sees it, `check_keras_archive` / `check_h5_file` read
+An upload is untrusted. Before Keras sees it, `read_keras_archive` / `check_h5_file` read
 the file's directory and configuration themselves: sizes and compression ratios, the
 archive's members, every class in the model's configuration (built-in Keras layers only,
 no `Lambda`, no custom objects) and every weight array's declared size and storage. Only
-then does Keras load it, in safe mode, with no custom objects, and the loaded model is
-checked again (its layers, 28x28 input, 10 outputs). Anything else is refused with one
-`UploadError` line and nothing is stored.
+then does Keras load it (a `.keras` repacked from the checked members), in safe mode, with
+no custom objects, and the loaded model is checked again (its layers, 28x28 input, 10
+outputs). Anything else is refused with one `UploadError` line and nothing is stored.
 """
 
 from __future__ import annotations
@@ -186,11 +186,13 @@ def _one_line(exc: BaseException) -> str:
     return text[:200] + ("…" if len(text) > 200 else "")
 
 
-def check_keras_archive(path: Path) -> None:
-    """Check a `.keras` file (a zip) from its directory before anything is unpacked, then its contents.
+def read_keras_archive(path: Path) -> dict[str, bytes]:
+    """Check a `.keras` file (a zip) from its directory before anything is unpacked, then unpack and check it.
 
-    The declared sizes are what Python's zipfile will ever produce: it stops at a member's
-    declared size, so a directory that lies cannot unpack more than was checked here.
+    Returns its members' bytes. Each member is unpacked a megabyte at a time and never past
+    its declared size (Python's zipfile stops there and checks the CRC), so neither a zip
+    bomb nor a directory that lies about sizes can unpack more than was checked; only the
+    two methods whose unpacking is bounded that way (stored, deflated) are accepted.
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -212,19 +214,31 @@ def check_keras_archive(path: Path) -> None:
                                   f" times its packed size")
             if member.flag_bits & 0x1:
                 raise UploadError("not a Keras model file: the archive is encrypted")
+            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise UploadError(f"not a Keras model file: {member.filename} is packed with method "
+                                  f"{member.compress_type}, not stored or deflated")
         if total > MAX_UNPACKED_BYTES:
             raise UploadError(f"refused as a zip bomb: it unpacks to {_size(total)}, more than {_size(MAX_UNPACKED_BYTES)}")
         if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
             raise UploadError("not a Keras model file: its config.json is implausibly large")
         try:
-            config = json.loads(archive.read("config.json"))
-            check_config(config)
-            with archive.open("model.weights.h5") as weights:
-                check_weights_h5(io.BytesIO(weights.read()))
+            contents = {member.filename: _unpack(archive, member) for member in members}
+            check_config(json.loads(contents["config.json"]))
+            check_weights_h5(io.BytesIO(contents["model.weights.h5"]))
         except UploadError:
             raise
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:  # CRC errors, cut-off members
             raise UploadError(f"the model file is damaged or truncated ({_one_line(exc)})") from None
+    return contents
+
+
+def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, unpacked a megabyte at a time: a deflate stream never expands past that per step."""
+    chunks = []
+    with archive.open(member) as stream:
+        while chunk := stream.read(1 << 20):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def check_h5_file(path: Path) -> None:
@@ -283,20 +297,26 @@ def load_checked(path: str | os.PathLike) -> keras.Model:
     """
     import keras
 
-    path = Path(path)
+    path = source = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise UploadError(f"a model must be a .keras or .h5 file, not {path.suffix or 'a file without extension'}")
     if path.stat().st_size > MAX_UPLOAD_BYTES:
         raise UploadError(f"the file is {_size(path.stat().st_size)}, over the {MAX_UPLOAD_BYTES >> 20} MB limit for models")
-    if suffix == ".keras":
-        check_keras_archive(path)
-    else:
-        check_h5_file(path)
-    try:
-        model = keras.saving.load_model(path, custom_objects=None, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises ValueError, TypeError, KeyError, OSError... for bad files
-        raise UploadError(f"Keras cannot load this model in safe mode ({type(exc).__name__}: {_one_line(exc)})") from None
+    with tempfile.TemporaryDirectory(prefix="digitlab-load-") as scratch:
+        if suffix == ".keras":
+            # Keras reads a clean archive packed here from the checked members, never the upload's
+            # own zip structure (whose streams may run on past their declared sizes).
+            path = Path(scratch) / "model.keras"
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as clean:
+                for member, content in read_keras_archive(Path(source)).items():
+                    clean.writestr(member, content)
+        else:
+            check_h5_file(path)
+        try:
+            model = keras.saving.load_model(path, custom_objects=None, compile=False, safe_mode=True)
+        except Exception as exc:  # Keras raises ValueError, TypeError, KeyError, OSError... for bad files
+            raise UploadError(f"Keras cannot load this model in safe mode ({type(exc).__name__}: {_one_line(exc)})") from None
     check_loaded(model)
     return model
 

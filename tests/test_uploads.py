@@ -2,7 +2,9 @@
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 
 import h5py
 import keras
@@ -184,7 +186,58 @@ def test_the_zip_directory_is_judged_before_anything_is_unpacked(tmp_path, monke
     monkeypatch.setattr(zipfile.ZipFile, "read", lambda *a, **k: pytest.fail("unpacked a member of a zip bomb"))
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda *a, **k: pytest.fail("unpacked a member of a zip bomb"))
     with pytest.raises(uploads.UploadError, match="zip bomb"):
-        uploads.check_keras_archive(bomb)
+        uploads.read_keras_archive(bomb)
+
+
+def lying_stream(original: bytes) -> bytes:
+    """The archive with 50 MB of zeros deflated after the real weights, its headers still
+    declaring (size and CRC) the real weights alone: a reader that trusts the stream, not the
+    directory, unpacks all of it."""
+    with zipfile.ZipFile(io.BytesIO(original)) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    weights = members["model.weights.h5"]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content + bytes(50 << 20) if name == "model.weights.h5" else content)
+    data = bytearray(out.getvalue())
+    name = b"model.weights.h5"
+    # (signature, offset of the CRC, of the unpacked size, of the file name) in a local and a central header
+    for signature, crc_at, size_at, name_at in ((b"PK\x03\x04", 14, 22, 30), (b"PK\x01\x02", 16, 24, 46)):
+        start = data.find(signature)
+        while start >= 0:
+            if data[start + name_at:start + name_at + len(name)] == name:
+                data[start + crc_at:start + crc_at + 4] = struct.pack("<I", zlib.crc32(weights))
+                data[start + size_at:start + size_at + 4] = struct.pack("<I", len(weights))
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def test_keras_reads_a_clean_repack_never_the_uploaded_zip(models_root, tmp_path, monkeypatch):
+    payload = lying_stream(saved_bytes(tiny_model(), tmp_path))
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        member = archive.getinfo("model.weights.h5")
+        assert member.file_size < 1 << 20 and len(archive.read(member)) == member.file_size  # the headers lie
+    loaded_from = []
+    real_load = keras.saving.load_model
+    monkeypatch.setattr(keras.saving, "load_model", lambda path, **kw: loaded_from.append(path) or real_load(path, **kw))
+    upload = uploads.upload_model(payload, "lying.keras")
+    assert upload.name == "lying" and loaded_from and all("digitlab-load-" in str(path) for path in loaded_from)
+
+
+def test_a_member_packed_with_an_unbounded_method_is_refused(models_root, tmp_path):
+    def bzip2(members):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_BZIP2) as archive:
+            for name, content in members.items():
+                archive.writestr(name, content)
+        return out.getvalue()
+
+    with zipfile.ZipFile(io.BytesIO(saved_bytes(tiny_model(), tmp_path))) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with pytest.raises(uploads.UploadError, match="not stored or deflated"):
+        uploads.upload_model(bzip2(members), "bz.keras")
+    assert list(models_root.iterdir()) == []
 
 
 def test_names_are_checked_before_the_work_and_an_existing_run_is_never_replaced(models_root, tmp_path):
