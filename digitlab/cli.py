@@ -407,8 +407,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _clean_leftovers() -> None:
     """Remove temporaries that killed writes left in models/ (see registry.clean_leftovers)."""
-    from digitlab import registry
-
     try:
         registry.clean_leftovers()
     except OSError:
