@@ -20,6 +20,7 @@ navigation = st.navigation([
 # The job manager starts with the server's first page view, whatever the page: it starts
 # queued jobs and marks those whose worker died while the server was down.
 ui.job_manager()
+ui.clean_models_folder()
 
 with st.sidebar:
     ui.model_picker()

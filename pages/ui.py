@@ -48,6 +48,25 @@ def reproduction_rows() -> list[dict]:
     return _stored_runs(str(registry.models_dir()))[2]
 
 
+@st.cache_data(ttl=3, show_spinner=False)
+def _model_catalog(root: str) -> tuple[list[dict], list[tuple[str, str]]]:
+    from digitlab import catalog
+
+    return catalog.catalog(root=Path(root))
+
+
+def model_catalog() -> tuple[list[dict], list[tuple[str, str]]]:
+    """The Models page's rows (default first) and broken folders (cached a few seconds)."""
+    return _model_catalog(str(registry.models_dir()))
+
+
+def forget_runs() -> None:
+    """Drop the cached listings after this session changed the stored runs (upload, rename, delete, default)."""
+    _stored_runs.clear()
+    _model_catalog.clear()
+    _timed_records.clear()
+
+
 def servable_runs() -> list[dict]:
     """Runs with a trained model, the default first."""
     runs, _ = stored_runs()
@@ -128,6 +147,16 @@ def active_model() -> str | None:
     names = [r["name"] for r in servable_runs()]
     chosen = st.session_state.get(MODEL_KEY)
     return chosen if chosen in names else (names[0] if names else None)
+
+
+@st.cache_resource(show_spinner=False)
+def _cleaned(root: str) -> list[str]:
+    return registry.clean_leftovers(root=Path(root))
+
+
+def clean_models_folder() -> None:
+    """Remove what killed writes left in the models folder, once per server (registry.clean_leftovers)."""
+    _cleaned(str(registry.models_dir()))
 
 
 @st.cache_resource(show_spinner=False)
