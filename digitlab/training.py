@@ -23,6 +23,7 @@ from digitlab import registry
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import Augmentation, training_dataset
 from digitlab.metrics import classification_report, per_class_accuracy
+from digitlab.snapshots import EpochSnapshots
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -494,8 +495,9 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
         **(record_extra or {}),
     }
     try:
+        snapshots = EpochSnapshots.from_test_set(split.x_test, split.y_test)  # Learn page's training replay
         result = train(spec, config, split, progress=progress, stop_event=stop_event,
-                       extra_callbacks=extra_callbacks)
+                       extra_callbacks=(*extra_callbacks, snapshots))
         model = result.model
         if progress is not None:
             progress({"kind": "evaluating"})
@@ -528,7 +530,7 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         registry.save_run(name, record, root=root)
         raise
-    registry.save_run(name, record, model, root=root)
+    snapshots.save(registry.save_run(name, record, model, root=root))
     return record
 
 
