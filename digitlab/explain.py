@@ -53,6 +53,16 @@ class Attribution:
 
 
 @dataclass(frozen=True)
+class Occlusion:
+    """The cost to one class of hiding each part of the picture, both (28, 28) float32."""
+
+    digit: int
+    patch: int  # side of the black square slid over the picture
+    score_drop: np.ndarray  # drop in the class's score (logit): still visible when the probability is stuck near 100 %
+    probability_drop: np.ndarray  # drop in the class's probability, 0..1
+
+
+@dataclass(frozen=True)
 class Flip:
     """The smallest change found that makes the model read another digit."""
 
@@ -88,9 +98,11 @@ class Explainer:
         def forward(images):
             return probe(images, training=False)
 
+        scorer = keras.Model(model.input, [logits, model.output])
+
         @tf.autograph.experimental.do_not_convert
-        def probabilities(images):
-            return model(images, training=False)
+        def scores(images):
+            return scorer(images, training=False)
 
         @tf.autograph.experimental.do_not_convert
         def attribution(image, digit):
@@ -115,7 +127,7 @@ class Explainer:
             return scores, tape.gradient(margin, image)[0]
 
         self._forward = tf.function(forward, input_signature=[IMAGES]).get_concrete_function()
-        self._probabilities = tf.function(probabilities, input_signature=[IMAGES]).get_concrete_function()
+        self._scores = tf.function(scores, input_signature=[IMAGES]).get_concrete_function()
         self._attribution = tf.function(attribution, input_signature=[ONE_IMAGE, CLASS]).get_concrete_function()
         self._margin = tf.function(margin_gradient, input_signature=[ONE_IMAGE, CLASS]).get_concrete_function()
 
@@ -124,10 +136,15 @@ class Explainer:
         outputs = [o.numpy()[0] for o in self._forward(_batch(image))]
         return Forward(dict(zip(self.map_names, outputs[:-2])), outputs[-2], outputs[-1])
 
+    def scores(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 28, 28) float32 -> (n, 10) logits and (n, 10) probabilities, float32."""
+        images = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
+        logits, probabilities = self._scores(tf.constant(images))
+        return logits.numpy(), probabilities.numpy()
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28) float32 -> (n, 10) float32."""
-        images = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
-        return self._probabilities(tf.constant(images)).numpy()
+        return self.scores(images)[1]
 
     def attribution(self, image: np.ndarray, digit: int) -> Attribution:
         """Gradient saliency and Grad-CAM of `digit`'s score (the logit, before softmax) on one image."""
@@ -137,29 +154,31 @@ class Explainer:
         return Attribution(digit, saliency.numpy(), cam.numpy(), self.cam_layer)
 
     def occlusion(self, image: np.ndarray, digit: int, *, patch: int = 6, stride: int = 2, batch: int = 64,
-                  progress: ProgressFn | None = None) -> np.ndarray:
-        """(28, 28) float32: the drop in `digit`'s probability when a patch×patch black square covers each pixel.
+                  progress: ProgressFn | None = None) -> Occlusion:
+        """What covering each part of the picture with a patch×patch black square costs `digit`.
 
         The square slides with `stride`; a pixel's value is the mean drop over the squares
         covering it (Zeiler & Fergus 2014).
         """
         image = np.asarray(image, np.float32).reshape(28, 28)
-        base = float(self.probabilities(image)[0, digit])
+        base_scores, base_probabilities = self.scores(image)
         corners = [(y, x) for y in range(0, 28 - patch + 1, stride) for x in range(0, 28 - patch + 1, stride)]
-        drops = np.zeros((28, 28), np.float64)
+        drops = np.zeros((2, 28, 28), np.float64)  # score drop, probability drop
         counts = np.zeros((28, 28), np.float64)
         for start in range(0, len(corners), batch):
             chunk = corners[start:start + batch]
             covered = np.repeat(image[None], len(chunk), axis=0)
             for n, (y, x) in enumerate(chunk):
                 covered[n, y:y + patch, x:x + patch] = 0
-            confidences = self.probabilities(covered)[:, digit]
-            for (y, x), confidence in zip(chunk, confidences):
-                drops[y:y + patch, x:x + patch] += base - confidence
+            scores, probabilities = self.scores(covered)
+            for n, (y, x) in enumerate(chunk):
+                drops[0, y:y + patch, x:x + patch] += base_scores[0, digit] - scores[n, digit]
+                drops[1, y:y + patch, x:x + patch] += base_probabilities[0, digit] - probabilities[n, digit]
                 counts[y:y + patch, x:x + patch] += 1
             if progress:
                 progress(min(1.0, (start + len(chunk)) / len(corners)))
-        return (drops / np.maximum(counts, 1)).astype(np.float32)
+        drops /= np.maximum(counts, 1)
+        return Occlusion(digit, patch, drops[0].astype(np.float32), drops[1].astype(np.float32))
 
     def smallest_flip(self, image: np.ndarray, *, step: float = 0.2, max_steps: int = 150,
                       progress: ProgressFn | None = None) -> Flip:
