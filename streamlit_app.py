@@ -11,6 +11,7 @@ navigation = st.navigation([
     st.Page("pages/train.py", title="Train", icon="🏋️"),
     st.Page("pages/compare.py", title="Compare", icon="📊"),
     st.Page("pages/models.py", title="Models", icon="📦"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ])
 
 # The job manager starts with the server's first page view, whatever the page: it starts

@@ -169,6 +169,31 @@ def unit_region(geometry: list[LayerGeometry], layer: str, row: int, col: int) -
 
 
 @dataclass(frozen=True)
+class LayerSize:
+    """The size formula applied to one real layer: its input side, settings and output side."""
+
+    name: str
+    input_size: int
+    kernel: int
+    stride: int
+    zeros_added: int  # before + after ("same" padding may add one more after than before)
+    output_size: int  # ⌊(i + zeros − (k−1) − 1) / s⌋ + 1
+    formula: str
+
+
+def layer_sizes(spec: ArchSpec) -> list[LayerSize]:
+    """Every convolution and pooling layer of `spec` with the size formula filled in."""
+    geometry = layer_geometry(spec)
+    rows = []
+    for below, g in zip(geometry, geometry[1:]):
+        zeros = sum(same_padding(below.size, g.kernel, g.stride)) if spec.padding == "same" else 0
+        out = (below.size + zeros - (g.kernel - 1) - 1) // g.stride + 1
+        rows.append(LayerSize(g.name, below.size, g.kernel, g.stride, zeros, out,
+                              f"⌊({below.size} + {zeros} − ({g.kernel}−1) − 1) / {g.stride}⌋ + 1 = {out}"))
+    return rows
+
+
+@dataclass(frozen=True)
 class CardRow:
     """One layer on an architecture card."""
 

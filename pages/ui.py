@@ -9,6 +9,7 @@ import streamlit as st
 from digitlab import papers, registry
 
 MODEL_KEY = "model_name"
+DRAWING_KEY = "shared_drawing"  # the canvas objects (Fabric.js JSON) Draw and Learn hand each other
 SHELL_KEY = "shell_ran"  # the app shell has run in this session
 WANTED_PAGE_KEY = "wanted_page"  # where the shell sends a page opened without it
 

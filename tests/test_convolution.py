@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from digitlab import registry
 from digitlab.architectures import PRESETS, ArchSpec, ConvSpec, build_model, flops_per_image
-from digitlab.convolution import (KERNEL_PRESETS, architecture_card, convolve, layer_geometry, max_pool,
+from digitlab.convolution import (KERNEL_PRESETS, architecture_card, convolve, layer_geometry, layer_sizes, max_pool,
                                   output_size, pixel_arithmetic, size_formula, unit_region)
 from digitlab.data import mnist_test_set
 
@@ -180,3 +180,10 @@ def test_max_pool_equals_keras_and_marks_one_winner_per_window():
     assert np.allclose(pooled, expected)
     assert winners.sum() == 16
     assert sorted(feature_map[winners].tolist()) == sorted(pooled.ravel().tolist())
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_layer_sizes_equal_the_built_models_shapes(preset):
+    model = build_model(PRESETS[preset])
+    for row in layer_sizes(PRESETS[preset]):
+        assert model.get_layer(row.name).output.shape[1:3] == (row.output_size, row.output_size), row
