@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from digitlab import charts
+from digitlab.canvas import render_strokes
 from digitlab.imageio import ImageError, read_image
 from digitlab.inference import LOW_CONFIDENCE, read_picture
 from pages import ui
@@ -71,19 +72,27 @@ with left:
     controls = st.columns([2, 2, 1])
     stroke_width = controls[0].slider("Pen width", 6, 40, 18, key="stroke_width")
     number_mode = controls[1].toggle("Read a number", value=True, key="number_mode")
+    if "canvas" not in st.session_state:  # the canvas is new on this visit: start from the drawing Learn left
+        st.session_state.draw_initial = list(st.session_state.get(ui.DRAWING_KEY) or [])
     if controls[2].button("Clear", key="clear", width="stretch"):
         st.session_state.clear_count += 1
+        st.session_state.draw_initial = st.session_state[ui.DRAWING_KEY] = []
     # A new initial drawing empties the canvas in place: changing its key would remount it and
     # lose strokes drawn while it mounts.
     canvas = st_canvas(
         stroke_width=stroke_width, stroke_color="#000000", background_color="#ffffff",
         height=280, width=460, drawing_mode="freedraw", return_image_data=True,
-        initial_drawing={"objects": [], "digitlab_clear": st.session_state.clear_count},
+        initial_drawing={"objects": st.session_state.draw_initial, "digitlab_clear": st.session_state.clear_count},
         key="canvas",
     )
+    if (canvas.json_data or {}).get("objects") is not None:
+        st.session_state[ui.DRAWING_KEY] = canvas.json_data["objects"]  # Learn opens with this drawing
     drawn = canvas.image_data
     has_strokes = bool((canvas.json_data or {}).get("objects"))
     rgba = np.asarray(drawn, dtype=np.uint8) if drawn is not None and has_strokes else None
+    if rgba is None and (has_strokes or st.session_state.draw_initial):  # brought from Learn: no picture sent yet
+        rgba = render_strokes((canvas.json_data or {}).get("objects") or st.session_state.draw_initial,
+                              width=460, height=280)
 
 reading = read_picture(predictor, rgba, number=number_mode) if rgba is not None else None
 with right:

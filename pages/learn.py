@@ -11,6 +11,7 @@ from streamlit_drawable_canvas import st_canvas
 from digitlab import charts, lesson, perturb, registry
 from digitlab import lesson_charts as lc
 from digitlab.architectures import ArchSpec
+from digitlab.canvas import render_strokes
 from digitlab.convolution import (KERNEL_PRESETS, architecture_card, convolve, layer_geometry, layer_sizes,
                                   max_pool, output_size, pixel_arithmetic, size_formula, unit_region)
 from digitlab.imageio import ImageError, read_image
@@ -184,9 +185,14 @@ def canvas_drawing() -> np.ndarray | None:
     objects = (canvas.json_data or {}).get("objects")
     if objects is not None:
         st.session_state[ui.DRAWING_KEY] = objects  # Draw opens with this drawing
-    if canvas.image_data is None or not objects:
+    strokes = objects or st.session_state.learn_initial
+    if canvas.image_data is not None and objects:
+        rgba = np.ascontiguousarray(canvas.image_data, dtype=np.uint8)
+    elif strokes:
+        # A drawing brought from Draw: the canvas shows it but sends no picture before the next stroke.
+        rgba = render_strokes(strokes, width=460, height=280)
+    else:
         return None
-    rgba = np.ascontiguousarray(canvas.image_data, dtype=np.uint8)
     image_bytes = picture_from_rgba(rgba.tobytes(), rgba.shape)
     return None if image_bytes is None else _image(image_bytes)
 
@@ -322,8 +328,11 @@ def step_conv():
     kernel = np.array([[st.session_state[f"learn_k{i}{j}"] for j in range(3)] for i in range(3)], np.float32)
     bias = float(st.session_state.learn_bias)
     with settings:
-        row = st.slider("Output pixel: row", 0, 27, 10, key="learn_conv_row")
-        col = st.slider("Output pixel: column", 0, 27, 14, key="learn_conv_col")
+        # Start on the ink pixel nearest the centre: a background pixel's sum is all zeros.
+        ink = np.argwhere(image > 0.5)
+        start = ink[np.abs(ink - 13.5).sum(axis=1).argmin()] if len(ink) else (14, 14)
+        row = st.slider("Output pixel: row", 0, 27, int(start[0]), key="learn_conv_row")
+        col = st.slider("Output pixel: column", 0, 27, int(start[1]), key="learn_conv_col")
         relu = st.toggle("Show the output after ReLU (negatives become 0)", key="learn_conv_relu")
     output = convolve(image, kernel, bias)
     maths = pixel_arithmetic(image, kernel, bias=bias, row=row, col=col)
@@ -382,16 +391,19 @@ def step_pool():
     strongest = int(act.max(axis=(0, 1)).argmax())
     channel = st.slider("Feature map (filter number)", 0, raw.shape[2] - 1, strongest, key=f"learn_pool_map_{layer}")
     pooled, winners = max_pool(act[..., channel])
+    # A window whose cells are all equal (flat background) has no real winner: leave it unmarked.
+    flat = float(act[..., channel].min())
+    marked = [tuple(p) for p in np.argwhere(winners) if act[p[0], p[1], channel] > flat + 1e-6]
     has_bn = any(layer.name == f"bn{index}" for layer in model.layers)
-    between = "after batch normalisation and ReLU" if has_bn else "after ReLU"
+    between = "after batch norm + ReLU" if has_bn else "after ReLU"
     cols = st.columns(3)
     size = raw.shape[0]
     cols[0].plotly_chart(lc.heatmap(raw[..., channel], colorscale=lc.DIVERGING, signed=True, height=320,
                                     hover="convolution output", title=f"{layer}: {size}×{size}, signed"),
                          key="learn_pool_raw", config=PLOT)
     cols[1].plotly_chart(lc.heatmap(act[..., channel], colorscale="Viridis", height=320, hover="activation",
-                                    title=f"{between} (◻ = window winner)",
-                                    marks=[tuple(p) for p in np.argwhere(winners)],
+                                    title=f"{between}; ◻ = window winner",
+                                    marks=marked,
                                     mark_size=max(3, 280 // size - 2)), key="learn_pool_act", config=PLOT)
     cols[2].plotly_chart(lc.heatmap(pooled, colorscale="Viridis", height=320, hover="window maximum",
                                     title=f"2×2 max pooled: {pooled.shape[0]}×{pooled.shape[1]}",
@@ -399,7 +411,8 @@ def step_pool():
                          key="learn_pool_pooled", config=PLOT)
     negative = float((raw[..., channel] < 0).mean())
     st.caption(f"{negative:.0%} of this map's convolution outputs are below 0 before the activation; max pooling "
-               f"keeps {winners.sum()} of {winners.size} cells (one per 2×2 window).")
+               f"keeps {winners.sum()} of {winners.size} cells (one per 2×2 window; ◻ marks the winners of windows "
+               "that are not flat background).")
 
 
 def step_maps():
@@ -488,17 +501,16 @@ def step_look():
     why = attribution(image_bytes, model_name, digit)
     hidden = occlusion(image_bytes, model_name, digit)
     cols = st.columns(3)
-    cols[0].image(lc.overlay(image, np.abs(why.saliency), scale=10), width="stretch",
+    cols[0].image(lc.enlarge_rgb(lc.colourise(np.abs(why.saliency)), 10), width="stretch",
                   caption=f"saliency: |∂ score of {digit} / ∂ pixel| (bright = a small change there moves "
                           f"the score most; largest {np.abs(why.saliency).max():.3f})")
-    cols[1].image(lc.overlay(image, why.grad_cam, scale=10), width="stretch",
-                  caption=f"Grad-CAM from {why.cam_layer} (bright = places that raise the {digit} score; "
-                          f"largest {why.grad_cam.max():.3f})")
-    cols[2].image(lc.enlarge_rgb(lc.colourise(hidden.score_drop, cmap=lc.DIVERGING), 10), width="stretch",
-                  caption=f"occlusion: drop in the {digit} score when a {hidden.patch}×{hidden.patch} black square "
-                          f"covers each place (red = score falls, blue = rises; up to "
-                          f"{hidden.score_drop.max():.2f}; probability falls by up to "
-                          f"{hidden.probability_drop.max():.1%})")
+    cols[1].image(lc.overlay(image, why.grad_cam, scale=10, alpha=0.65), width="stretch",
+                  caption=f"Grad-CAM from {why.cam_layer}, over the drawing (bright = places that raise the "
+                          f"{digit} score; largest {why.grad_cam.max():.3f})")
+    cols[2].image(lc.enlarge_rgb(lc.colourise(-hidden.score_drop, cmap=lc.DIVERGING), 10), width="stretch",
+                  caption=f"occlusion: change in the {digit} score when a {hidden.patch}×{hidden.patch} black "
+                          f"square covers each place (red = falls, blue = rises; falls by up to "
+                          f"{hidden.score_drop.max():.2f}, probability by up to {hidden.probability_drop.max():.1%})")
 
 
 def depth_runs() -> list[str]:
@@ -587,10 +599,13 @@ def step_break():
     left.image(charts.enlarge(changed, 196), width=196,
                caption=f"{kind} {amount:g}: {model_name} reads {int(changed_reading.argmax())} "
                        f"({changed_reading.max():.0%})")
-    figure = go.Figure([go.Scatter(x=amounts, y=curves[n] * 100, mode="lines+markers", name=n) for n in curves])
+    colours = charts.run_colours(list(curves))
+    figure = go.Figure([go.Scatter(x=amounts, y=curves[n] * 100, mode="lines+markers", name=n,
+                                   line=dict(color=colours[n])) for n in curves])
     figure.add_vline(x=amount, line_dash="dot")
     figure.update_layout(height=330, margin=dict(l=10, r=10, t=30, b=10),
-                         title=dict(text=f"confidence that it is still a {digit}", font=dict(size=14)),
+                         title=dict(text=f"each network's probability that the changed drawing is a {digit}",
+                                    font=dict(size=14)),
                          xaxis_title=f"{kind} ({unit})", yaxis=dict(title="probability (%)", range=[0, 105]))
     right.plotly_chart(figure, key="learn_break_curves", config=PLOT)
 
