@@ -218,7 +218,7 @@ def architecture_card(spec: ArchSpec) -> list[CardRow]:
                             g.size * g.size * k * k * c_in * c_out, g.receptive_field))
         if conv.batch_norm:
             rows.append(CardRow(f"bn{i}", (g.size, g.size, c_out), 4 * c_out,
-                                f"4·C (scale, shift, running mean, running variance) = 4·{c_out}", 0, None))
+                                f"4·C (γ, β, mean, variance) = 4·{c_out}", 0, None))
         rows.append(CardRow(f"act{i} ({spec.activation})", (g.size, g.size, c_out), 0, "", 0, None))
         channels, side = c_out, g.size
         if conv.pool:

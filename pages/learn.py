@@ -470,12 +470,12 @@ def step_field():
     for item in geometry:
         formula = "1 (one pixel)" if previous is None else (
             f"{previous.receptive_field} + ({item.kernel}−1)·{previous.jump} = {item.receptive_field}")
-        rows.append({"layer": item.name, "kernel k": item.kernel, "stride s": item.stride,
-                     "product of strides so far": item.jump, "receptive field r (pixels per side)": formula,
-                     "units per side": item.size})
+        rows.append({"layer": item.name, "k": item.kernel, "s": item.stride, "∏ strides": item.jump,
+                     "receptive field r (px per side)": formula, "units": f"{item.size}×{item.size}"})
         previous = item
     table.dataframe(pd.DataFrame(rows), hide_index=True, key="learn_field_table")
-    table.caption("Near the edge part of the field falls on padding, so the outline on the picture is smaller.")
+    table.caption("k kernel, s stride, ∏ strides: input pixels between neighbouring units. Near the edge part of "
+                  "the field falls on padding, so the outline on the picture is smaller.")
 
 
 def step_softmax():
@@ -525,8 +525,9 @@ def step_card():
     card = architecture_card(card_spec)
     frame = pd.DataFrame([{"layer": r.layer, "output shape": " × ".join(map(str, r.output_shape)),
                            "parameters": r.params, "how counted": r.params_formula, "multiply-adds": r.mult_adds,
-                           "receptive field (px)": r.receptive_field} for r in card])
-    st.dataframe(frame, hide_index=True, key="learn_card_table", column_config={
+                           "receptive field (px)": "" if r.receptive_field is None else str(r.receptive_field)}
+                          for r in card])
+    st.dataframe(frame, hide_index=True, key="learn_card_table", height=35 * len(frame) + 38, column_config={
         "parameters": st.column_config.NumberColumn(format="localized"),
         "multiply-adds": st.column_config.NumberColumn("multiply-adds (one digit)", format="localized")})
     stored = run_record(pick).get("params")
