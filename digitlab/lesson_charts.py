@@ -57,8 +57,9 @@ def mosaic(maps: np.ndarray, *, cmap: str = "viridis", scale_by: str = "map", co
     """
     count = maps.shape[2]
     rows = -(-count // columns)
-    gap = 2
-    out = np.full((rows * (tile + gap), min(columns, count) * (tile + gap), 3), 255, np.uint8)
+    gap = 3
+    # Grey gaps: white would merge with RdBu's near-zero cells, black with viridis' lows.
+    out = np.full((rows * (tile + gap), min(columns, count) * (tile + gap), 3), 128, np.uint8)
     layer_range = (float(maps.min()), float(maps.max()))
     for n in range(count):
         one = maps[..., n]

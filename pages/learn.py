@@ -442,8 +442,9 @@ def step_filters():
     k, _, _, count = kernel.shape
     st.markdown(f"**{model_name}'s first layer**: {count} filters of {k} × {k} weights; blue = positive weight, "
                 f"red = negative, white = 0 (one scale for all, ±{np.abs(kernel).max():.2f}).")
-    picture = lc.mosaic(kernel[:, :, 0, :], cmap=lc.DIVERGING, scale_by="layer", columns=16, tile=48)
-    st.image(picture, width="stretch" if count > 16 else "content")
+    picture = lc.mosaic(kernel[:, :, 0, :], cmap=lc.DIVERGING, scale_by="layer", columns=16 if count > 32 else 8,
+                        tile=48 if count > 32 else 72)
+    st.image(picture, width="stretch" if count > 32 else "content", caption="filter 0 at the top left, in rows")
     if not projector and st.toggle("Show one filter's numbers", key="learn_filter_values"):
         index = st.slider("Filter", 0, count - 1, 0, key="learn_filter_pick")
         st.plotly_chart(lc.heatmap(kernel[:, :, 0, index], colorscale=lc.DIVERGING, signed=True, text=True,

@@ -22,13 +22,17 @@ def settle(page) -> None:
 
 def photograph(page, path: Path, heading) -> None:
     """The step from its heading down, palette-quantised so docs/ stays small."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     top = heading.bounding_box()["y"] - 10
     size = page.viewport_size
     page.screenshot(path=str(path), clip={"x": 300, "y": top, "width": size["width"] - 300,
                                            "height": min(1250, size["height"] - top)})
-    Image.open(path).convert("RGB").quantize(128).save(path, optimize=True)
+    picture = Image.open(path).convert("RGB")
+    ink = ImageOps.invert(picture.crop((10, 0, picture.width, picture.height))).getbbox()  # drop the empty page below
+    if ink:
+        picture = picture.crop((0, 0, picture.width, min(picture.height, ink[3] + 20)))
+    picture.quantize(128).save(path, optimize=True)
 
 
 def no_error_box(page) -> None:
