@@ -98,9 +98,10 @@ def smallest_flip(image_bytes: bytes, name: str):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def sweep(image_bytes: bytes, kind: str, names: tuple[str, ...], digit: int) -> tuple[np.ndarray, dict]:
+def sweep(image_bytes: bytes, kind: str, names: tuple[str, ...]) -> tuple[np.ndarray, dict]:
+    """The change's amounts (the slider's steps) and each model's (n, 10) probabilities for them."""
     amounts, images = perturb.sweep(_image(image_bytes), kind)
-    return amounts, {name: explainer(name).probabilities(images)[:, digit] for name in names}
+    return amounts, {name: explainer(name).probabilities(images) for name in names}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -595,9 +596,10 @@ def step_break():
     changed = perturb.apply(image, [perturb.Change(kind, amount)])
     chosen = [n for n in (f"paper-s-{i}" for i in range(1, 5)) if n in names] or [model_name]
     digit = seen.digit
-    amounts, curves = sweep(image_bytes, kind, tuple(chosen), digit)
+    amounts, readings = sweep(image_bytes, kind, tuple(dict.fromkeys([*chosen, model_name])))
+    curves = {name: readings[name][:, digit] for name in chosen}
     left, right = st.columns([1, 3])
-    changed_reading = explainer(model_name).probabilities(changed)[0]
+    changed_reading = readings[model_name][int(np.abs(amounts - amount).argmin())]  # the slider moves in sweep steps
     left.image(charts.enlarge(changed, 196), width=196,
                caption=f"{kind} {amount:g}: {model_name} reads {int(changed_reading.argmax())} "
                        f"({changed_reading.max():.0%})")
