@@ -7,7 +7,6 @@ what lets every panel of the Learn page answer within 0.3 s.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -94,7 +93,6 @@ class Explainer:
         probe = keras.Model(model.input, [model.get_layer(n).output for n in self.map_names]
                             + [logits, model.output])
         cam_probe = keras.Model(model.input, [model.get_layer(self.cam_layer).output, logits])
-        self._lock = threading.Lock()
 
         @tf.autograph.experimental.do_not_convert
         def forward(images):

@@ -8,6 +8,7 @@ student). Prints one row per panel: median and slowest call in milliseconds.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -86,13 +87,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--digits", type=int, default=10, help="MNIST test digits timed per panel")
     args = parser.parse_args(argv)
     models = args.models or [r.name for r in registry.list_runs()[0] if r.model_path.is_file()]
+    load_before = os.getloadavg()[0]
     rows = bench(models, args.digits)
     print(f"{'model':<16}{'panel':<46}{'median ms':>10}{'max ms':>9}")
     for row in rows:
         print(f"{row['model']:<16}{row['panel']:<46}{row['median_ms']:>10.1f}{row['max_ms']:>9.1f}")
     slowest = max((r for r in rows if not np.isnan(r["max_ms"])), key=lambda r: r["max_ms"])
     print(f"slowest panel: {slowest['panel']} on {slowest['model']}, {slowest['max_ms']:.0f} ms "
-          f"({'within' if slowest['max_ms'] <= 300 else 'over'} the 300 ms budget)")
+          f"({'within' if slowest['max_ms'] <= 300 else 'over'} the 300 ms budget); load average "
+          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
