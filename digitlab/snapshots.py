@@ -25,7 +25,8 @@ def probe_indices(labels: np.ndarray, per_digit: int = PROBE_PER_DIGIT) -> np.nd
 
 
 class EpochSnapshots(keras.callbacks.Callback):
-    """After every epoch: conv1's kernel (k, k, 1, filters) and the probe set's (n, 10) probabilities, as float16."""
+    """Before training and after every epoch: conv1's kernel (k, k, 1, filters) and the probe set's (n, 10)
+    probabilities, as float16."""
 
     def __init__(self, probe_images: np.ndarray, probe_labels: np.ndarray):
         super().__init__()
@@ -33,7 +34,6 @@ class EpochSnapshots(keras.callbacks.Callback):
         self.probe_labels = np.asarray(probe_labels, np.int64)
         self.filters: list[np.ndarray] = []
         self.probabilities: list[np.ndarray] = []
-        self.initial_filters: np.ndarray | None = None
 
     @classmethod
     def from_test_set(cls, images: np.ndarray, labels: np.ndarray) -> "EpochSnapshots":
@@ -43,21 +43,23 @@ class EpochSnapshots(keras.callbacks.Callback):
     def _first_kernel(self) -> np.ndarray:
         return np.asarray(self.model.get_layer("conv1").kernel.numpy(), np.float16)
 
+    def _snapshot(self) -> None:
+        self.filters.append(self._first_kernel())
+        self.probabilities.append(np.asarray(self.model(self.probe_images, training=False), np.float16))
+
     def on_train_begin(self, logs=None):
-        self.initial_filters = self._first_kernel()  # epoch 0: the random start
+        self._snapshot()  # epoch 0: the random start
 
     def on_epoch_end(self, epoch, logs=None):
-        self.filters.append(self._first_kernel())
-        output = self.model(self.probe_images, training=False)
-        self.probabilities.append(np.asarray(output, np.float16))
+        self._snapshot()
 
     def save(self, run_folder: Path) -> Path | None:
         """Write snapshots.npz into `run_folder` (nothing when no epoch finished); returns its path."""
-        if not self.filters:
+        if len(self.filters) < 2:
             return None
         path = Path(run_folder) / SNAPSHOT_FILE
         np.savez_compressed(
-            path, filters=np.stack([self.initial_filters, *self.filters]),
+            path, filters=np.stack(self.filters),
             probabilities=np.stack(self.probabilities), probe_images=(self.probe_images[..., 0] * 255).astype(np.uint8),
             probe_labels=self.probe_labels,
         )
@@ -69,16 +71,16 @@ class Replay:
     """A run's snapshots as stored: epoch 0 is the random start, epoch e the end of epoch e."""
 
     filters: np.ndarray  # (epochs + 1, k, k, 1, filters) float32
-    probabilities: np.ndarray  # (epochs, n, 10) float32, the probe set's readings after each epoch
+    probabilities: np.ndarray  # (epochs + 1, n, 10) float32, the probe set's readings at each snapshot
     probe_images: np.ndarray  # (n, 28, 28) float32 in [0, 1]
     probe_labels: np.ndarray  # (n,) int64
 
     @property
     def epochs(self) -> int:
-        return len(self.probabilities)
+        return len(self.probabilities) - 1
 
     def probe_accuracy(self) -> np.ndarray:
-        """(epochs,) share of probe digits read right after each epoch."""
+        """(epochs + 1,) share of probe digits read right at the start and after each epoch."""
         return (self.probabilities.argmax(axis=2) == self.probe_labels[None]).mean(axis=1)
 
 

@@ -636,7 +636,8 @@ def step_replay():
     if not with_replay:
         st.caption("Train a model on the Train page (or `python -m digitlab train`): its run keeps a replay.")
         return
-    name = st.selectbox("Run with a replay", with_replay, key="learn_replay_run")
+    name = st.selectbox("Run with a replay", with_replay, key="learn_replay_run",
+                        index=with_replay.index(model_name) if model_name in with_replay else 0)
     data = replay(name)
     epoch = st.slider("Epoch (0 = the random start)", 0, data.epochs, data.epochs, key=f"learn_replay_epoch_{name}")
     left, right = st.columns([3, 2])
@@ -645,19 +646,21 @@ def step_replay():
                caption=f"first-layer filters after epoch {epoch} (blue positive, red negative)")
     history = run_record(name).get("history") or {}
     figure = go.Figure()
-    epochs = list(range(1, data.epochs + 1))
-    figure.add_scatter(x=epochs, y=data.probe_accuracy() * 100, name="probe digits read right", mode="lines+markers")
+    figure.add_scatter(x=list(range(data.epochs + 1)), y=data.probe_accuracy() * 100,
+                       name="probe digits read right", mode="lines+markers")
     if history.get("val_accuracy"):
-        figure.add_scatter(x=epochs, y=np.array(history["val_accuracy"][:data.epochs]) * 100,
+        figure.add_scatter(x=list(range(1, data.epochs + 1)), y=np.array(history["val_accuracy"][:data.epochs]) * 100,
                            name="validation accuracy", mode="lines+markers")
-    figure.add_vline(x=max(epoch, 0.5), line_dash="dot")
-    figure.update_layout(height=280, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="epoch",
-                         yaxis=dict(title="%", range=[0, 105]), legend=dict(orientation="h"))
+    figure.add_vline(x=epoch, line_dash="dot")
+    figure.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(title="epoch", dtick=1),
+                         yaxis=dict(title="read right (%)", range=[0, 105]),
+                         legend=dict(orientation="h", y=1.15, x=0))
     right.plotly_chart(figure, key="learn_replay_curve", config=PLOT)
-    if epoch == 0:
-        st.caption("Epoch 0: random filters, no readings yet.")
-        return
-    readings = data.probabilities[epoch - 1]
+    readings = data.probabilities[epoch]
+    right_count = int((readings.argmax(axis=1) == data.probe_labels).sum())
+    st.markdown(f"**The 20 probe digits after epoch {epoch}**: {right_count} read right "
+                f"(✓ right, ✗ wrong; the model's reading and its confidence)" if epoch else
+                f"**The 20 probe digits before training**: {right_count} read right by the random network")
     for row in range(0, len(data.probe_labels), 10):
         for column, n in zip(st.columns(10), range(row, row + 10)):
             read = int(readings[n].argmax())

@@ -18,10 +18,10 @@ def test_a_training_run_stores_each_epochs_filters_and_probe_readings(models_roo
     assert replay.epochs == 2
     assert replay.filters.shape == (3, 3, 3, 1, 4)  # the random start, then each epoch
     assert not np.allclose(replay.filters[0], replay.filters[2])  # training moved the filters
-    assert replay.probabilities.shape == (2, 20, 10)
+    assert replay.probabilities.shape == (3, 20, 10)
     assert np.allclose(replay.probabilities.sum(axis=2), 1, atol=1e-2)
     assert sorted(replay.probe_labels.tolist()) == sorted(list(range(10)) * 2)
-    assert replay.probe_accuracy().shape == (2,)
+    assert replay.probe_accuracy().shape == (3,)
     # The last snapshot is the stored model's own reading of the probe set (last weights kept).
     model = registry.load_model("tiny", root=models_root)
     stored = model(replay.probe_images[..., None]).numpy()

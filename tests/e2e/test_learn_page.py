@@ -103,3 +103,35 @@ def test_the_drawing_carries_over_from_draw_to_learn_and_back(page):
     page.get_by_text("Draw a digit on the canvas").wait_for()
     page.get_by_role("link", name="Learn").click()
     page.get_by_text("Nothing drawn yet").wait_for()
+
+
+def test_training_replay_scrubs_a_new_runs_epochs(browser, tmp_path):
+    """A run trained with snapshots, on its own server so the other browser tests keep their run list."""
+    from digitlab.architectures import ArchSpec, ConvSpec
+    from digitlab.training import TrainConfig, train_run
+    from tests.e2e.conftest import start_app
+
+    root = tmp_path / "models"
+    root.mkdir()
+    train_run("classroom-small", "custom", ArchSpec(convs=(ConvSpec(8), ConvSpec(16)), dense_units=(32,)),
+              TrainConfig(epochs=4, batch_size=64, train_size=2000), command="test", root=root)
+    server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(root)})
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 2000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_role("link", name="Learn").wait_for()
+        page.goto(url + "/learn?step=replay&model=classroom-small&source=mnist&digit=0")
+        heading = page.get_by_role("heading", name="13 · Training replay")
+        heading.wait_for()
+        page.get_by_text(re.compile(r"^✓ reads")).first.wait_for()
+        settle(page)
+        no_error_box(page)
+        assert page.get_by_text("first-layer filters after epoch 4").count() == 1
+        shots = DOCS if os.environ.get("DIGITLAB_SCREENSHOTS") == "docs" else tmp_path
+        photograph(page, shots / "learn-replay.png", heading)
+        context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
