@@ -15,6 +15,7 @@ navigation = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ])
 
 # The job manager starts with the server's first page view, whatever the page: it starts

@@ -23,6 +23,7 @@ from digitlab.augmentation import Augmentation, training_dataset
 from digitlab.config import TrainConfig, cpu_supports_bfloat16
 from digitlab.metrics import classification_report, per_class_accuracy
 from digitlab.records import ProgressEvent, RunRecord
+from digitlab.snapshots import EpochSnapshots
 
 ProgressFn = Callable[[ProgressEvent], None]
 
@@ -401,8 +402,9 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
               "sizes": split.sizes(), "train_size": config.train_size},
     )
     try:
+        snapshots = EpochSnapshots.from_test_set(split.x_test, split.y_test)  # Learn page's training replay
         result = train(spec, config, split, progress=progress, stop_event=stop_event,
-                       extra_callbacks=extra_callbacks)
+                       extra_callbacks=(*extra_callbacks, snapshots))
         model = result.model
         if progress is not None:
             progress(ProgressEvent("evaluating"))
@@ -438,6 +440,7 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     except BaseException as exc:
         _keep_failure(name, record.replace(status="failed", error=f"{type(exc).__name__}: {exc}"), root)
         raise
+    snapshots.save(registry.save_run(name, record, model, root=root))
     return record
 
 

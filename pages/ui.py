@@ -14,6 +14,7 @@ from digitlab.records import RunRecord
 MODEL_KEY = "model_name"
 SESSION_ID_KEY = "session_id"  # this browser session's id: the owner of the jobs it queues
 TEACHER_KEY = "teacher_unlocked"  # the teacher's passcode was entered in this session
+DRAWING_KEY = "shared_drawing"  # the canvas objects (Fabric.js JSON) Draw and Learn hand each other
 SHELL_KEY = "shell_ran"  # the app shell has run in this session
 WANTED_PAGE_KEY = "wanted_page"  # where the shell sends a page opened without it
 
