@@ -94,7 +94,7 @@ def cmd_train(args) -> int:
             "learning_rate": args.lr, "lr_decay": args.lr_decay, "optimizer": args.optimizer,
             "early_stopping": args.patience, "train_size": args.train_size, "seed": args.seed,
             "precision": args.precision, "strategy": args.strategy, "augment": args.augment,
-            "restore_best": args.restore_best,
+            "restore_best": args.restore_best, "styles_share": args.styles_share,
         }.items() if value is not None
     }
     try:
@@ -258,9 +258,17 @@ def cmd_realworld(args) -> int:
     if args.tta:
         readers += [TTAReader(reader) for reader in list(readers)]
     mnist = data.mnist_test_set() if args.mnist else None
+    semeion = None
+    if not args.no_semeion:
+        try:
+            semeion = realworld.load_semeion(Path(args.semeion) if args.semeion else None)
+        except FileNotFoundError as exc:
+            print(f"{exc}; its column is left out", file=sys.stderr)
     report = {}
     for reader in readers:
         report[reader.name] = realworld.evaluate_sets(reader, samples, all_as_numbers=args.as_numbers)
+        if semeion is not None:
+            report[reader.name]["semeion"] = realworld.evaluate_pictures(reader, *semeion)
         if mnist is not None:
             images, labels = mnist
             start = time.perf_counter()
@@ -273,12 +281,21 @@ def cmd_realworld(args) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
-    sets = sorted({s.set for s in samples}) + (["mnist-test"] if mnist is not None else [])
+    sets = (sorted({s.set for s in samples}) + (["semeion"] if semeion is not None else [])
+            + (["mnist-test"] if mnist is not None else []))
     counts = {s: sum(x.set == s for x in samples) for s in sets} | ({"mnist-test": 10_000} if mnist is not None else {})
+    if semeion is not None:
+        counts["semeion"] = len(semeion[1])
     print("| reader | " + " | ".join(f"{s} ({counts[s]})" for s in sets) + " |")
     print("|---" * (len(sets) + 1) + "|")
     for name, results in report.items():
         print(f"| {name} | " + " | ".join(_percent(results[s]["accuracy"]) for s in sets) + " |")
+    if semeion is not None:
+        print("\nSemeion per digit:\n")
+        print("| reader | " + " | ".join(str(d) for d in range(10)) + " |")
+        print("|---" * 11 + "|")
+        for name, results in report.items():
+            print(f"| {name} | " + " | ".join(_percent(a) for a in results["semeion"]["per_digit"]) + " |")
     return 0
 
 
@@ -346,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto: MirroredStrategy when several GPUs are visible")
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="handwriting-style augmentation (rotation, shift, scale, shear, stroke width)")
+    train.add_argument("--styles-share", type=float, metavar="SHARE",
+                       help="share of the training set drawn as writing styles MNIST lacks (digitlab/strokes.py)")
     train.add_argument("--restore-best", action=argparse.BooleanOptionalAction, default=None,
                        help="keep the epoch of lowest validation loss (else the last epoch)")
     train.add_argument("--spec-json", metavar="JSON", help="a whole architecture spec (as in run.json) instead of the preset's")
@@ -396,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     real.add_argument("--mnist", action="store_true", help="also score every reader on the 10,000 MNIST test images")
     real.add_argument("--as-numbers", action="store_true",
                       help="read single digits as numbers too (the Draw page's default): an extra digit is an error")
+    real.add_argument("--semeion", metavar="NPZ", help="Semeion's file (default: $DIGITLAB_SEMEION, else beside MNIST's, "
+                                                         "else ../shared/datasets/semeion.npz); measured, never trained on")
+    real.add_argument("--no-semeion", action="store_true", help="leave Semeion's column out")
     real.set_defaults(func=cmd_realworld)
 
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",

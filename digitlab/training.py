@@ -19,7 +19,7 @@ import tensorflow as tf
 
 import digitlab
 from digitlab import data as data_module
-from digitlab import registry
+from digitlab import registry, strokes
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import Augmentation, training_dataset
 from digitlab.metrics import classification_report, per_class_accuracy
@@ -55,6 +55,7 @@ class TrainConfig:
     precision: str = "auto"
     strategy: str = "auto"
     augment: bool = False
+    styles_share: float = 0.0  # share of the training set drawn from `strokes` (styles MNIST lacks)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -69,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
+        if not 0 <= self.styles_share <= 0.5:
+            raise ValueError("styles share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         if self.train_size is not None and self.train_size < 10:
             raise ValueError("training-set size must be at least 10 (one image per digit)")
 
@@ -479,6 +482,9 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
     registry.validate_name(name)
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
+    mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
+    if config.styles_share:
+        split = strokes.with_styles(split, config.styles_share, config.seed)
     record = {
         "name": name, "arch": arch, "spec": spec.to_dict(), "config": config.to_dict(), "command": command,
         "seed": config.seed, "status": "running", "error": None,
@@ -487,9 +493,11 @@ def train_run(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, comm
                     "gpus": len(tf.config.list_physical_devices("GPU"))},
         "versions": library_versions(),
         "augmentation": Augmentation().to_dict() if config.augment else None,
+        "styles": {"share": config.styles_share, "count": len(split.y_train) - mnist_sizes["train"],
+                   "seed": strokes.TRAIN_SEED_OFFSET + config.seed} if config.styles_share else None,
         "data": {
             "protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
-            "sizes": split.sizes(), "train_size": config.train_size,
+            "sizes": mnist_sizes, "train_size": config.train_size,
         },
         **(record_extra or {}),
     }
