@@ -28,8 +28,17 @@ STROKE_SIDE = 100  # stroke width is measured and corrected on a copy at most th
 LINE_KERNEL = 8  # a paper's ruled, grid or margin line runs straight for more than 1/8 of the picture ...
 LINE_LENGTH = 0.5  # ... and spans at least half of it, which a digit's stroke rarely does ...
 LINE_THICKNESS = 0.015  # ... while being at most this share of the picture's shorter side thick
+FRAME_DISAGREES = 32  # gray levels between the picture's median and its frame's that say the median is ink
+FRAME_EVEN = 0.7  # ... when this share of the frame lies within ...
+FRAME_EVEN_LEVELS = 8  # ... this many gray levels of its median
+FLAT_SHARE = 0.2  # a picture is clean (one paper level) when this share of it lies at the paper's level ...
+FLAT_FRAME = 0.6  # ... and this share of its outermost pixels do
 SOLID_SIDE = 0.05  # ink holding squares this share of the shorter side is no pen stroke: a desk, a shadow ...
 SOLID_AREA = 0.01  # ... and when at least this share of the picture touches its edge, it is background
+PEN_LIKE = (0.5, 3.5)  # ... unless about as thick as the pen of the ink left (a sliver of a stroke is thinner): a stroke
+MAX_PEN = 0.15  # with little other ink, a mark this share of the picture's longer side thick may still be a stroke
+LITTLE_LEFT = 0.1  # ... little: less than this share of the marks' area ...
+SOLID_FILL = 0.6  # ... or however thick, when it fills at most this share of its box: a desk fills all of it
 
 
 @dataclass(frozen=True)
@@ -192,10 +201,22 @@ def _find_ink(rgba) -> _Ink:
     luminance = _flatten_alpha(raw)
     histogram = np.bincount(luminance.ravel(), minlength=256)
     paper = _level(histogram, 0.5)
+    # A thick digit in a tight crop can be more than half of its picture, and the median is then
+    # ink; the picture's frame is still mostly paper, of one level. (A photo's frame is often a
+    # desk, a shadow or a vignette: uneven, and darker than the paper the median finds.)
+    frame = np.concatenate([luminance[0], luminance[-1], luminance[1:-1, 0], luminance[1:-1, -1]])
+    frame_paper = int(np.median(frame))
+    even_frame = np.mean(np.abs(frame.astype(np.int16) - frame_paper) <= FRAME_EVEN_LEVELS) >= FRAME_EVEN
+    if abs(frame_paper - paper) > FRAME_DISAGREES and even_frame:
+        paper = frame_paper
     # The ink is the tail that reaches further from the paper; ink on gray paper can be darker
     # than the paper and still below mid-gray, so a fixed 128 would misjudge it.
     ink_is_dark = paper - _level(histogram, 0.005) > _level(histogram, 0.995) - paper
-    flat_paper = histogram[max(paper - 2, 0) : paper + 3].sum() >= luminance.size / 2
+    at_paper = (luminance >= paper - 2) & (luminance <= paper + 2)
+    # A digit filling a small clean picture (a tight crop, an enlarged scan) leaves less than half
+    # of it paper; its frame is still mostly paper, where a photo's noise never holds one level.
+    frame = np.concatenate([at_paper[0], at_paper[-1], at_paper[1:-1, 0], at_paper[1:-1, -1]])
+    flat_paper = at_paper.mean() >= 0.5 or (at_paper.mean() >= FLAT_SHARE and frame.mean() >= FLAT_FRAME)
     if flat_paper:
         # A canvas or a clean digital image: the paper is one level, ink is whatever departs from it.
         away_from_paper = (luminance.astype(np.float32) - paper) * (-1 / 255 if ink_is_dark else 1 / 255)
@@ -354,7 +375,41 @@ def _paper_marks(darkness: np.ndarray, threshold: float) -> np.ndarray:
             _, blobs = cv2.connectedComponents(kept, connectivity=8)
             touched = np.unique(blobs[np.isin(regions, background)])
             kept[np.isin(blobs, touched[touched > 0])] = 0
-    return (ink > 0) & (kept == 0)
+    return _strokes_given_back(ink > 0, (ink > 0) & (kept == 0))
+
+
+def _strokes_given_back(ink: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """(h, w) bool `marks` less the ones that are pen strokes of the digit itself.
+
+    In a tight crop (a digit cut from a form's box, a small scan, a digit filling its picture)
+    the digit's own strokes run from edge to edge and are as thick, for the picture's size,
+    as a desk's edge or a ruled line: a mark is a stroke when it is as thick as the pen that
+    wrote the rest of the ink and touches it, or, when (next to) nothing else is left, when it
+    is no thicker than a pen can be. `ink` and `marks` are (h, w) bool.
+    """
+    if not marks.any():
+        return marks
+    rest = ink & ~marks
+    rest_area, marks_area = np.count_nonzero(rest), np.count_nonzero(marks)
+    pen = _stroke_width(rest.astype(np.uint8) * 255) if rest.any() else 0.0
+    # Thresholds and line removal can leave a gap of about a pen's width between a stroke's parts.
+    reach = 2 * int(np.ceil(pen)) + 3
+    near_rest = cv2.dilate(rest.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8), connectivity=8)
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[near_rest & marks])] = True
+    given_back = np.zeros(count, bool)
+    for label in range(1, count):
+        left, top, width, height = stats[label, :4]
+        component = labels[top : top + height, left : left + width] == label
+        thickness = _stroke_width(component.astype(np.uint8) * 255)
+        pen_like = touching[label] and PEN_LIKE[0] * pen <= thickness <= PEN_LIKE[1] * pen
+        # Little or nothing left (slivers at the edge): the marks were the digit, unless too thick for a pen.
+        # A desk or a shadow is solid, filling its box; strokes (a 0, a 2, a 7) leave most of theirs empty.
+        pen_thick = thickness <= MAX_PEN * max(marks.shape) or stats[label, cv2.CC_STAT_AREA] <= SOLID_FILL * width * height
+        all_of_it = rest_area < LITTLE_LEFT * marks_area and pen_thick
+        given_back[label] = pen_like or all_of_it
+    return marks & ~given_back[labels]
 
 
 def _long_lines(faint: np.ndarray, thickness: float):
