@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
-from digitlab.preprocessing import Preprocessed, preprocess_digit, segment_digits, split_candidates
+from digitlab.preprocessing import Preprocessed, is_mark, preprocess_digit, segment_digits, split_candidates
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
 
@@ -158,7 +158,7 @@ def read_picture(predictor: Predictor, rgba: np.ndarray, *, number: bool = False
         steps = segment_digits(rgba)
     else:
         single = preprocess_digit(rgba)
-        steps = [] if single.empty else [single]
+        steps = [] if single.empty or is_mark(single.cropped) else [single]
     if not steps:
         return Reading([])
     probabilities = predictor.predict(np.stack([s.image for s in steps]))

@@ -21,6 +21,11 @@ SAME_PEN = 0.4  # ... with strokes at least this share of the first digit's as w
 TOUCHING_ASPECT = 1.2  # ink wider than this times its height may be several touching digits
 SPLIT_ASPECT = 0.75  # a piece wider than this times its height may be digits that touch: the reader tries cuts
 SPLIT_CUTS = 3  # cut columns tried per piece, the thinnest places first
+MAX_DIGITS = 12  # a picture with more pieces than this holds no number (a phone number has at most 12 digits)
+DOT_PENS = 2.5  # a piece at most this many pen widths across is a dot
+DASH_PENS = 2.5  # a piece at most this many pen widths tall ...
+MARK_SHORT = 0.5  # ... and at most this share of its width, is a dash or a line; so is ...
+MARK_FLAT = 0.3  # ... a single stroke (every column crosses it once) at most this share of its width tall
 TINY_DIGIT = 0.25  # a group smaller than this share of the tallest digit is a dot or a speck, not a digit
 BACKGROUND_SIDE = 256  # the paper's lighting is estimated on a copy at most this big, for speed ...
 PAPER_KERNEL = 4  # ... through a window a quarter of its side: wider than any stroke
@@ -36,6 +41,7 @@ FLAT_FRAME = 0.6  # ... and this share of its outermost pixels do
 SOLID_SIDE = 0.05  # ink holding squares this share of the shorter side is no pen stroke: a desk, a shadow ...
 SOLID_AREA = 0.01  # ... and when at least this share of the picture touches its edge, it is background
 PEN_LIKE = (0.5, 3.5)  # ... unless about as thick as the pen of the ink left (a sliver of a stroke is thinner): a stroke
+BODY_SHARE = 0.2  # ... and touching a piece holding this share of that ink, not a stub or a speck
 MAX_PEN = 0.15  # with little other ink, a mark this share of the picture's longer side thick may still be a stroke
 LITTLE_LEFT = 0.1  # ... little: less than this share of the marks' area ...
 SOLID_FILL = 0.6  # ... or however thick, when it fills at most this share of its box: a desk fills all of it
@@ -102,14 +108,38 @@ def segment_digits(rgba) -> list[Preprocessed]:
         bottom = (boxes[:, cv2.CC_STAT_TOP] + boxes[:, cv2.CC_STAT_HEIGHT]).max()
         members = np.isin(ink.labels[top:bottom, left:right], ids)
         group = np.where(members, ink.gray[top:bottom, left:right], 0).astype(np.uint8)
-        pieces += _split_touching(group, int(left), int(top))
+        if not is_mark(group):
+            pieces += _split_touching(group, int(left), int(top))
     if not pieces:
         return []
     if ink.photo:
         pieces = _main_row(pieces)
     tallest = max(box[3] for box, _ in pieces)
     digits = [(box, digit) for box, digit in pieces if max(box[2], box[3]) >= TINY_DIGIT * tallest]
+    if len(digits) > MAX_DIGITS:
+        return []  # no number is this long: hatching, a scribble or a row of marks, not digits
     return [_normalise(ink, box, digit) for box, digit in sorted(digits, key=lambda piece: piece[0][0])]
+
+
+def is_mark(ink: np.ndarray) -> bool:
+    """Whether (h, w) uint8 ink (one piece of a row) is a mark no digit makes: a dot, a dash or a line.
+
+    A dot is hardly bigger than the pen that made it; a dash or a line is one stroke lying down:
+    much wider than tall, and no taller than a couple of pen widths or crossed only once by
+    every column (a 7's bar or a 5's flag comes with the rest of its digit, which is tall).
+    """
+    rows = np.flatnonzero(ink.any(axis=1))
+    columns = np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return True
+    height, width = rows[-1] + 1 - rows[0], columns[-1] + 1 - columns[0]
+    pen = max(_stroke_width(ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]), 1.0)
+    is_dot = max(height, width) <= DOT_PENS * pen
+    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1] > 0
+    one_stroke = (np.count_nonzero(crop[1:] & ~crop[:-1], axis=0) + crop[0]).max() <= 1
+    lying = height <= DASH_PENS * pen and height <= MARK_SHORT * width
+    is_dash = lying or (one_stroke and height <= MARK_FLAT * width)
+    return is_dot or is_dash
 
 
 def _main_row(pieces: list) -> list:
@@ -394,7 +424,13 @@ def _strokes_given_back(ink: np.ndarray, marks: np.ndarray) -> np.ndarray:
     pen = _stroke_width(rest.astype(np.uint8) * 255) if rest.any() else 0.0
     # Thresholds and line removal can leave a gap of about a pen's width between a stroke's parts.
     reach = 2 * int(np.ceil(pen)) + 3
-    near_rest = cv2.dilate(rest.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    # Touching the digit's body, not a stub of a line or a speck that the cleaning left.
+    body = np.zeros_like(rest)
+    if rest.any():
+        _, rest_labels, rest_stats, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
+        big = 1 + np.flatnonzero(rest_stats[1:, cv2.CC_STAT_AREA] >= BODY_SHARE * rest_area)
+        body = np.isin(rest_labels, big)
+    near_rest = cv2.dilate(body.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8), connectivity=8)
     touching = np.zeros(count, bool)
     touching[np.unique(labels[near_rest & marks])] = True

@@ -431,3 +431,54 @@ def with_styles(split, share: float, seed: int):
         x_train=np.concatenate([split.x_train, to_model_input(images)]),
         y_train=np.concatenate([split.y_train, labels.astype(split.y_train.dtype)]),
     )
+
+
+# ---------------------------------------------------------------- numbers and marks that are no digit
+
+def styles_of(label: int, styles: tuple[Style, ...] = STYLES) -> list[Style]:
+    return [style for style in styles if style.label == label]
+
+
+def draw_number(digits: str, r: np.random.Generator, *, gap: float = 0.3) -> np.ndarray:
+    """(h, w) uint8 white-on-black picture of `digits` written in a row by one writer.
+
+    `gap` is the space between neighbouring digits as a share of their height (varied a
+    little per pair); 0 makes them touch, below 0 overlap.
+    """
+    base = Writer.random(r, (0.6, 0.6))
+    placed: Strokes = []
+    right = 0.0
+    for i, character in enumerate(digits):
+        style = styles_of(int(character))[int(r.integers(len(styles_of(int(character)))))]
+        writer = Writer(base.slant_deg + float(r.normal(0, 2)), _u(r, *style.aspect), base.height_px, base.pen,
+                        base.speed, base.rotation_deg + float(r.normal(0, 2)))
+        drawn = writer_strokes(style, writer, r)
+        points = np.vstack(drawn)
+        left = points[:, 0].min()
+        space = 0.0 if i == 0 else (gap + float(r.normal(0, 0.04))) * base.height_px
+        shift = np.array([right + space - left, float(r.normal(0, 0.04)) * base.height_px])
+        placed += [stroke + shift for stroke in drawn]
+        right = max(right, points[:, 0].max() + shift[0])
+    return render(placed, max(1.0, base.pen * base.height_px), r)
+
+
+def draw_wide(label: int, r: np.random.Generator, *, aspect: tuple[float, float] = (1.1, 1.8)) -> np.ndarray:
+    """(h, w) uint8 picture of one digit written wider than tall (a round 0, a sweeping 2)."""
+    style = styles_of(label)[int(r.integers(len(styles_of(label))))]
+    writer = Writer.random(r, aspect)
+    writer = Writer(writer.slant_deg / 3, _u(r, *aspect), writer.height_px, min(writer.pen, 0.1), writer.speed,
+                    writer.rotation_deg / 2)
+    return render(writer_strokes(style, writer, r), max(1.0, writer.pen * writer.height_px), r)
+
+
+def draw_mark(kind: str, r: np.random.Generator) -> np.ndarray:
+    """(h, w) uint8 picture of a mark that is no digit: a "dash", a "dot" or a long "line"."""
+    pen = _u(r, 4, 14)
+    if kind == "dot":
+        size = _u(r, 0, pen)
+        path = [spline([(0, 0), (size / 2, _u(r, -1, 1)), (size, 0)])]
+    else:
+        length = _u(r, 30, 90) if kind == "dash" else _u(r, 250, 600)
+        tilt = math.radians(float(r.normal(0, 4)))
+        path = [_wobble(line((0, 0), (length * math.cos(tilt), length * math.sin(tilt)), samples=30), r, 0.01 * length)]
+    return render(path, pen, r)
