@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
-from digitlab.preprocessing import Preprocessed, is_mark, preprocess_digit, segment_digits, split_candidates
+from digitlab.counting import Counter
+from digitlab.preprocessing import MAX_DIGITS, Preprocessed, is_mark, preprocess_digit, segment_digits, split_candidates
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
 
@@ -155,6 +156,9 @@ def read_picture(predictor: Predictor, rgba: np.ndarray, *, number: bool = False
     All digits of a number go through the model in one call.
     """
     if number:
+        counter = Counter.load()
+        if counter is not None:
+            return Reading(_read_counted(predictor, counter, rgba))
         steps = segment_digits(rgba)
     else:
         single = preprocess_digit(rgba)
@@ -198,6 +202,48 @@ def _split_if_likelier(predictor: Predictor, reading: DigitReading) -> list[Digi
         option_probabilities = probabilities[start : start + len(option)]
         start += len(option)
         score = float(option_probabilities.max(axis=1).min())  # as sure as its weakest part
+        if score > best_score:
+            best = [DigitReading(p, q) for p, q in zip(option, option_probabilities)]
+            best_score = score
+    return best
+
+
+def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> list[DigitReading]:
+    """The digits of a row, each piece of ink split into as many digits as the counter sees in it.
+
+    A piece the counter takes for a mark (a dot, a dash, a line) is dropped; one it reads as a
+    single digit is never split, however wide; one holding several is cut where the model
+    reads the weakest part of a cut of that many parts most surely.
+    """
+    pieces = segment_digits(rgba, split=False)
+    if not pieces:
+        return []
+    counts = counter.counts([piece.cropped for piece in pieces]).argmax(axis=1)
+    wholes = predictor.predict(np.stack([piece.image for piece in pieces]))
+    readings: list[DigitReading] = []
+    for piece, count, whole in zip(pieces, counts, wholes):
+        if count == 0:
+            continue
+        reading = DigitReading(piece, whole)
+        options = [option for option in split_candidates(piece) if len(option) == count] if count > 1 else []
+        if count == 1:
+            readings.append(reading)
+        elif not options:
+            readings += _split_if_likelier(predictor, reading)
+        else:
+            readings += _likeliest(predictor, options)
+    return readings if len(readings) <= MAX_DIGITS else []
+
+
+def _likeliest(predictor: Predictor, options: list[list[Preprocessed]]) -> list[DigitReading]:
+    """The option (a list of parts) whose least sure part the model reads most surely, as readings."""
+    parts = [part for option in options for part in option]
+    probabilities = predictor.predict(np.stack([part.image for part in parts]))
+    best, best_score, start = None, -1.0, 0
+    for option in options:
+        option_probabilities = probabilities[start : start + len(option)]
+        start += len(option)
+        score = float(option_probabilities.max(axis=1).min())
         if score > best_score:
             best = [DigitReading(p, q) for p, q in zip(option, option_probabilities)]
             best_score = score

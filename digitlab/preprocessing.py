@@ -92,8 +92,11 @@ def preprocess_digit(rgba) -> Preprocessed:
     return _normalise(ink, box, cropped)
 
 
-def segment_digits(rgba) -> list[Preprocessed]:
+def segment_digits(rgba, *, split: bool = True) -> list[Preprocessed]:
     """The digits written in a row in a (h, w, 4) uint8 RGBA picture, left to right; [] when there is no ink.
+
+    With `split=False` every group of blobs sharing columns stays one piece, however wide, for
+    a reader that decides itself how many digits a piece holds (`digitlab.counting`).
 
     Blobs that share columns are one digit (a 5's detached bar, a broken stroke); ink much
     wider than tall is cut where a single thin stroke joins two digits; dots and specks far
@@ -108,8 +111,12 @@ def segment_digits(rgba) -> list[Preprocessed]:
         bottom = (boxes[:, cv2.CC_STAT_TOP] + boxes[:, cv2.CC_STAT_HEIGHT]).max()
         members = np.isin(ink.labels[top:bottom, left:right], ids)
         group = np.where(members, ink.gray[top:bottom, left:right], 0).astype(np.uint8)
-        if not is_mark(group):
+        if is_mark(group):
+            continue
+        if split:
             pieces += _split_touching(group, int(left), int(top))
+        else:
+            pieces.append(((int(left), int(top), int(right - left), int(bottom - top)), group))
     if not pieces:
         return []
     if ink.photo:
