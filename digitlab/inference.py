@@ -100,6 +100,7 @@ def check_model_shape(model: keras.Model) -> None:
 
 
 LOW_CONFIDENCE = 0.6  # below this, a reading is shown as a guess, not an answer
+COUNT_SURE = 0.9  # a piece the counter is this sure holds several digits is split; below, the digit model must agree
 
 
 @dataclass(frozen=True)
@@ -218,10 +219,11 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
     pieces = segment_digits(rgba, split=False)
     if not pieces:
         return []
-    counts = counter.counts([piece.cropped for piece in pieces]).argmax(axis=1)
+    count_probabilities = counter.counts([piece.cropped for piece in pieces])
     wholes = predictor.predict(np.stack([piece.image for piece in pieces]))
     readings: list[DigitReading] = []
-    for piece, count, whole in zip(pieces, counts, wholes):
+    for piece, count_probability, whole in zip(pieces, count_probabilities, wholes):
+        count = int(count_probability.argmax())
         if count == 0:
             continue
         reading = DigitReading(piece, whole)
@@ -231,12 +233,17 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
         elif not options:
             readings += _split_if_likelier(predictor, reading)
         else:
-            readings += _likeliest(predictor, options)
+            # When the counter hesitates (a single 8 in a font can look like two loops), the digit
+            # model must agree: its parts read as surely as the width rule asks of a split.
+            parts, score = _likeliest(predictor, options)
+            height, width = piece.cropped.shape
+            sure = count_probability.max() >= COUNT_SURE
+            readings += parts if sure or score > reading.confidence + _split_needs(width / height) else [reading]
     return readings if len(readings) <= MAX_DIGITS else []
 
 
-def _likeliest(predictor: Predictor, options: list[list[Preprocessed]]) -> list[DigitReading]:
-    """The option (a list of parts) whose least sure part the model reads most surely, as readings."""
+def _likeliest(predictor: Predictor, options: list[list[Preprocessed]]) -> tuple[list[DigitReading], float]:
+    """The option (a list of parts) whose least sure part the model reads most surely, as readings, and that part's confidence."""
     parts = [part for option in options for part in option]
     probabilities = predictor.predict(np.stack([part.image for part in parts]))
     best, best_score, start = None, -1.0, 0
@@ -247,4 +254,4 @@ def _likeliest(predictor: Predictor, options: list[list[Preprocessed]]) -> list[
         if score > best_score:
             best = [DigitReading(p, q) for p, q in zip(option, option_probabilities)]
             best_score = score
-    return best
+    return best, best_score
