@@ -36,6 +36,8 @@ LINE_THICKNESS = 0.015  # ... while being at most this share of the picture's sh
 FRAME_DISAGREES = 32  # gray levels between the picture's median and its frame's that say the median is ink
 FRAME_EVEN = 0.7  # ... when this share of the frame lies within ...
 FRAME_EVEN_LEVELS = 8  # ... this many gray levels of its median
+SMALL_PICTURE = 128 * 128  # pictures up to this many pixels may be a digit with hardly any paper ...
+RARE_LEVEL = 0.05  # ... and a median level held by less than this share of them is no paper
 FLAT_SHARE = 0.2  # a picture is clean (one paper level) when this share of it lies at the paper's level ...
 FLAT_FRAME = 0.6  # ... and this share of its outermost pixels do
 SOLID_SIDE = 0.05  # ink holding squares this share of the shorter side is no pen stroke: a desk, a shadow ...
@@ -246,6 +248,12 @@ def _find_ink(rgba) -> _Ink:
     even_frame = np.mean(np.abs(frame.astype(np.int16) - frame_paper) <= FRAME_EVEN_LEVELS) >= FRAME_EVEN
     if abs(frame_paper - paper) > FRAME_DISAGREES and even_frame:
         paper = frame_paper
+    elif luminance.size <= SMALL_PICTURE and histogram[max(paper - 2, 0) : paper + 3].sum() < RARE_LEVEL * luminance.size:
+        # A small picture whose median is a level few pixels hold (a ramp between ink and paper,
+        # as in an enlarged scan filled by its digit): the paper is whichever end the frame is nearer.
+        ends = (_level(histogram, 0.01), _level(histogram, 0.99))
+        near = [np.mean(np.abs(frame.astype(np.int16) - end) <= FRAME_EVEN_LEVELS * 2) for end in ends]
+        paper = ends[int(np.argmax(near))]
     # The ink is the tail that reaches further from the paper; ink on gray paper can be darker
     # than the paper and still below mid-gray, so a fixed 128 would misjudge it.
     ink_is_dark = paper - _level(histogram, 0.005) > _level(histogram, 0.995) - paper
