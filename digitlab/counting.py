@@ -146,8 +146,11 @@ class Counter:
 
     def counts(self, pieces: list[np.ndarray]) -> np.ndarray:
         """(n, len(CLASSES)) float32 probabilities for n (h, w) uint8 pieces of white ink on black."""
-        batch = np.stack([piece_input(piece) for piece in pieces])[..., None]
-        return np.asarray(self._call(batch), dtype=np.float32)
+        return self.counts_inputs(np.stack([piece_input(piece) for piece in pieces]))
+
+    def counts_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """(n, len(CLASSES)) float32 probabilities for (n, HEIGHT, WIDTH) float32 `piece_input`s."""
+        return np.asarray(self._call(inputs[..., None].astype(np.float32)), dtype=np.float32)
 
 
 if __name__ == "__main__":
