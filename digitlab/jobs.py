@@ -66,7 +66,7 @@ def training_command(name: str, arch: str, spec: ArchSpec, config) -> str:
     flags = {
         "protocol": "--protocol", "epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--lr",
         "lr_decay": "--lr-decay", "optimizer": "--optimizer", "early_stopping": "--patience",
-        "train_size": "--train-size", "seed": "--seed", "precision": "--precision",
+        "train_size": "--train-size", "seed": "--seed", "precision": "--precision", "styles_share": "--styles-share",
     }
     for field, flag in flags.items():
         value = getattr(config, field)

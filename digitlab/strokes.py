@@ -365,6 +365,58 @@ def draw_sample(style: Style, r: np.random.Generator) -> np.ndarray:
     return render(writer_strokes(style, writer, r), max(1.0, writer.pen * writer.height_px), r)
 
 
+def render_with_pressure(strokes: Strokes, pen_px: float, r: np.random.Generator) -> np.ndarray:
+    """Like `render`, the pen's width swelling and thinning along each stroke as pressure changes."""
+    points = np.vstack(strokes)
+    margin = 1.5 * pen_px + 4 + int(r.integers(0, 30))
+    low = points.min(axis=0) - margin
+    width, height = (np.ceil(points.max(axis=0) + margin - low)).astype(int) + 1
+    image = np.zeros((height, width), np.uint8)
+    swing, frequency, phase = _u(r, 0.15, 0.5), _u(r, 0.5, 3.0), _u(r, 0, 2 * math.pi)
+    for stroke in strokes:
+        fixed = np.round((stroke - low) * 16).astype(np.int32)
+        steps = np.linspace(0, 1, len(fixed))
+        for (a, b), t in zip(zip(fixed[:-1], fixed[1:]), steps[:-1]):
+            thickness = max(1, int(round(pen_px * (1 + swing * math.sin(2 * math.pi * frequency * t + phase)))))
+            cv2.line(image, tuple(map(int, a)), tuple(map(int, b)), 255, thickness, cv2.LINE_AA, shift=4)
+    return image
+
+
+def scanned(picture: np.ndarray, r: np.random.Generator) -> np.ndarray:
+    """`picture` as a cheap scanner or fax keeps it: a few pixels tall, thresholded to black and white, enlarged.
+
+    Blocky, jagged strokes of whole pixels: the rendering a model must not take for a sign of
+    "not a generated digit".
+    """
+    rows, columns = np.nonzero(picture > 32)
+    ink = picture[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    height = int(r.integers(12, 29))
+    scale = height / ink.shape[0]
+    small = cv2.resize(ink, (max(1, round(ink.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
+    binary = np.where(small >= _u(r, 0.25, 0.6) * 255, 255, 0).astype(np.uint8)
+    if not binary.any():
+        return picture
+    zoom = int(r.integers(2, 6))
+    return cv2.copyMakeBorder(binary.repeat(zoom, 0).repeat(zoom, 1), 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
+
+
+ACQUISITION = (("pen", 0.4), ("pressure", 0.3), ("scanned", 0.3))  # how a training digit is put on paper
+
+
+def draw_varied(style: Style, r: np.random.Generator) -> np.ndarray:
+    """(h, w) uint8 white-on-black `style` by a random writer and a random way onto paper: an even pen,
+    a pen whose width follows the hand's pressure, or a coarse black-and-white scan."""
+    how = r.choice(len(ACQUISITION), p=[share for _, share in ACQUISITION])
+    writer = Writer.random(r, style.aspect)
+    drawn = writer_strokes(style, writer, r)
+    pen = max(1.0, writer.pen * writer.height_px)
+    if ACQUISITION[how][0] == "pen":
+        return render(drawn, pen, r)
+    if ACQUISITION[how][0] == "pressure":
+        return render_with_pressure(drawn, pen, r)
+    return scanned(render(drawn, pen, r), r)
+
+
 def to_mnist(picture: np.ndarray) -> np.ndarray:
     """(28, 28) uint8 white on black, through the app's own normalisation (crop, MNIST pen, 20 px, centre)."""
     return np.round(preprocess_digit(picture).image * 255).astype(np.uint8)
@@ -382,7 +434,7 @@ def make_styles(count: int, seed: int, *, styles: tuple[Style, ...] = STYLES,
     chosen = r.choice(len(styles), size=count, p=weights / weights.sum())
     images = np.zeros((count, 28, 28), np.uint8)
     for i, index in enumerate(chosen):
-        images[i] = to_mnist(draw_sample(styles[index], r))
+        images[i] = to_mnist(draw_varied(styles[index], r))
     labels = np.array([styles[i].label for i in chosen], np.uint8)
     names = np.array([styles[i].name for i in chosen])
     return images, labels, names
@@ -394,7 +446,7 @@ def contact_sheet(per_style: int = 12, seed: int = 0, *, styles: tuple[Style, ..
     r = np.random.default_rng(seed)
     for row, style in enumerate(styles):
         for column in range(per_style):
-            sheet[row * 30 + 1 : row * 30 + 29, column * 30 + 1 : column * 30 + 29] = to_mnist(draw_sample(style, r))
+            sheet[row * 30 + 1 : row * 30 + 29, column * 30 + 1 : column * 30 + 29] = to_mnist(draw_varied(style, r))
     return sheet
 
 
@@ -482,3 +534,12 @@ def draw_mark(kind: str, r: np.random.Generator) -> np.ndarray:
         tilt = math.radians(float(r.normal(0, 4)))
         path = [_wobble(line((0, 0), (length * math.cos(tilt), length * math.sin(tilt)), samples=30), r, 0.01 * length)]
     return render(path, pen, r)
+
+
+if __name__ == "__main__":
+    # python -m digitlab.strokes [out.png]: the contact sheet, one row per style, to look at.
+    import sys
+
+    out = sys.argv[1] if len(sys.argv) > 1 else "styles.png"
+    cv2.imwrite(out, cv2.resize(contact_sheet(), None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST))
+    print(f"{out}: {', '.join(STYLE_NAMES)}")
