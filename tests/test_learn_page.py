@@ -11,7 +11,9 @@ from digitlab import lesson
 from digitlab.architectures import ArchSpec, ConvSpec
 from digitlab.data import mnist_test_set
 from digitlab.inference import Predictor
-from digitlab.training import TrainConfig, train_run
+from digitlab.config import TrainConfig
+from digitlab.records import RunRecord
+from digitlab.training import train_run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -142,8 +144,8 @@ def test_projector_mode_hides_the_advanced_controls(monkeypatch):
 def test_replay_scrubs_a_run_trained_with_snapshots(tmp_path, monkeypatch):
     root = tmp_path / "models"
     shutil.copytree(REPO / "models" / "paper-s-1", root / "paper-s-1")
-    train_run("tiny", "custom", ArchSpec(convs=(ConvSpec(4),), dense_units=(16,)),
-              TrainConfig(epochs=2, batch_size=64, train_size=300), command="test", root=root)
+    train_run(RunRecord.new("tiny", "custom", ArchSpec(convs=(ConvSpec(4),), dense_units=(16,)),
+                            TrainConfig(epochs=2, batch_size=64, train_size=300), command="test"), root=root)
     monkeypatch.setenv("DIGITLAB_MODELS", str(root))
     app = open_learn({"step": "replay", "model": "tiny"})
     assert not app.error and not app.info  # the chosen run has a replay: no "no snapshots" line

@@ -5,13 +5,15 @@ import numpy as np
 from digitlab import registry
 from digitlab.architectures import ArchSpec, ConvSpec
 from digitlab.snapshots import SNAPSHOT_FILE, load_replay, probe_indices
-from digitlab.training import TrainConfig, train_run
+from digitlab.config import TrainConfig
+from digitlab.records import RunRecord
+from digitlab.training import train_run
 
 
 def test_a_training_run_stores_each_epochs_filters_and_probe_readings(models_root):
     spec = ArchSpec(convs=(ConvSpec(4),), dense_units=(16,))
     config = TrainConfig(epochs=2, batch_size=64, train_size=300, restore_best=False)
-    train_run("tiny", "custom", spec, config, command="test", root=models_root)
+    train_run(RunRecord.new("tiny", "custom", spec, config, command="test"), root=models_root)
     folder = registry.run_path("tiny", models_root)
     assert (folder / SNAPSHOT_FILE).stat().st_size < 3 * 4096  # a few kB per epoch
     replay = load_replay(folder)
