@@ -15,11 +15,13 @@ navigation = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ])
 
 # The job manager starts with the server's first page view, whatever the page: it starts
 # queued jobs and marks those whose worker died while the server was down.
 ui.job_manager()
+ui.clean_models_folder()
 
 with st.sidebar:
     ui.model_picker()

@@ -12,13 +12,14 @@ def _pct(value) -> str:
 def reproduction_rows(runs) -> list[dict]:
     """One row per reference run present in `runs` (RunInfo objects) with test results: reported beside measured.
 
-    A reference run without them (retrained and stopped early, or failed) is left out.
+    A reference run without them (retrained and stopped early, or failed), or a model uploaded
+    under a reference run's name, is left out.
     """
     by_name = {run.name: run for run in runs}
     rows = []
     for name, reported in presets.reported().items():
         run = by_name.get(name)
-        if run is None or not run.record.has_test_results:
+        if run is None or not run.record.has_test_results or run.record.uploaded:  # an upload under a paper's name
             continue
         record = run.record
         train_curve = record.curve("accuracy")

@@ -14,6 +14,7 @@ ACTIVE_STATUSES = ("queued", "running")
 # A run with one of these statuses has trained weights (its model file says whether they were kept).
 TRAINED_STATUSES = ("complete", "stopped", "interrupted")
 STATUSES = (*TRAINED_STATUSES, "failed", *ACTIVE_STATUSES, "cancelled")
+UPLOADED = "uploaded"  # `origin` of a model uploaded from a file: no spec, its model.keras is its architecture
 
 
 class RecordError(ValueError):
@@ -43,6 +44,8 @@ class RunRecord:
     failure, still reads; keys this version does not know are kept in `extra` and written back.
     `metrics` maps "train", "validation", "test" and "mnist_test" to reports (see
     `training.evaluate`); `history` holds per-epoch lists (loss, accuracy, val_loss, ...).
+    `origin` is "trained", or "uploaded" for a model uploaded from a file (digitlab.uploads):
+    that one has no `spec` or `config`, and `upload` says which file it was.
     """
 
     name: str = ""
@@ -57,6 +60,7 @@ class RunRecord:
     machine: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     augmentation: dict | None = None
+    styles: dict | None = None  # the writing styles mixed into training: share, count, seed (digitlab/strokes.py)
     data: dict = field(default_factory=dict)
     history: dict = field(default_factory=dict)
     epochs_run: int = 0
@@ -72,6 +76,8 @@ class RunRecord:
     global_batch_size: int | None = None
     metrics: dict = field(default_factory=dict)
     job: JobInfo | None = None
+    origin: str = "trained"
+    upload: dict | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -92,10 +98,11 @@ class RunRecord:
         """
         if not isinstance(values, dict):
             raise RecordError("run.json does not hold an object")
-        if not isinstance(values.get("spec"), dict):
+        uploaded = values.get("origin") == UPLOADED and values.get("spec") is None
+        if not isinstance(values.get("spec"), dict) and not uploaded:
             raise RecordError("run.json has no architecture spec")
         try:
-            spec = ArchSpec.from_dict(values["spec"])
+            spec = None if uploaded else ArchSpec.from_dict(values["spec"])
             config = TrainConfig.from_dict(values["config"]) if isinstance(values.get("config"), dict) else None
         except (TypeError, ValueError, KeyError) as exc:
             raise RecordError(f"run.json has an invalid spec or config ({exc})") from None
@@ -120,12 +127,18 @@ class RunRecord:
         values["job"] = dataclasses.asdict(self.job) if self.job else None
         if self.job is None:
             del values["job"]  # a run trained from the command line, not a job
+        if not self.uploaded:  # a trained run's run.json keeps the layout it always had
+            del values["origin"], values["upload"]
         return {**values, **self.extra}
 
     def replace(self, **changes) -> "RunRecord":
         return dataclasses.replace(self, **changes)
 
     # -- what pages and commands ask ---------------------------------------------------------
+
+    @property
+    def uploaded(self) -> bool:
+        return self.origin == UPLOADED
 
     @property
     def active(self) -> bool:

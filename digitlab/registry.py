@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,11 @@ MODELS_ENV_VAR = "DIGITLAB_MODELS"
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
 DEFAULT_FILE = "DEFAULT"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: `$` would let "abc\n" through
+# "default" means the default run in every command, and DEFAULT is the file naming it: a run of
+# either name (in any case, for case-insensitive disks) could never be reached or would clash.
+RESERVED_NAMES = ("default",)
+FAILURES_FILE = "failures.json"  # training attempts that failed without replacing the run beside it
 
 
 class RegistryError(ValueError):
@@ -35,12 +40,15 @@ def models_dir() -> Path:
 def validate_name(name: str) -> str:
     """Return `name` if it is a safe run name (letters, digits, `.`, `_`, `-`; 64 at most).
 
-    Nothing with a slash, a leading dot or `..` passes, so no name can leave `models/`.
+    Nothing with a slash, a leading dot or `..` passes, so no name can leave `models/`;
+    "default" (any case) is reserved for the default run.
     """
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise RegistryError(
             f"invalid run name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
+    if name.lower() in RESERVED_NAMES:
+        raise RegistryError(f"invalid run name {name!r}: it is reserved for the default run; choose another name")
     return name
 
 
@@ -74,6 +82,11 @@ class RunInfo:
         return self.record.test_accuracy
 
     @property
+    def uploaded(self) -> bool:
+        """A model uploaded from a file: its architecture is its own model.keras, not an ArchSpec."""
+        return self.record.uploaded
+
+    @property
     def servable(self) -> bool:
         """It has trained weights to predict with: the one rule for Draw, the sidebar and `set_default`."""
         return self.record.trained and self.model_path.is_file()
@@ -101,6 +114,7 @@ class RunInfo:
             "path": str(self.model_path),
             "default": self.default,
             "status": self.status,
+            "origin": record.origin,
             "arch": record.arch,
             "protocol": record.protocol,
             "test_accuracy": record.test_accuracy,
@@ -137,11 +151,12 @@ def atomic_write_json(path: Path, values) -> None:
     atomic_write(path, json.dumps(values, indent=1) + "\n")
 
 
-def save_run(name: str, record: RunRecord, model=None, *, root: Path | None = None) -> Path:
+def save_run(name: str, record: RunRecord, model=None, *, root: Path | None = None, replace: bool = True) -> Path:
     """Store `record` (and `model` without optimizer state) as run `name`, replacing any old one.
 
     Everything is written into a temporary folder beside the target and renamed into
     place, so a crash mid-write never leaves a half-written run under the real name.
+    With `replace=False` an existing run of that name is kept and RegistryError raised.
     """
     root = (root or models_dir())
     root.mkdir(parents=True, exist_ok=True)
@@ -152,7 +167,12 @@ def save_run(name: str, record: RunRecord, model=None, *, root: Path | None = No
         if model is not None:
             model.save(staging / MODEL_FILE, include_optimizer=False)
         atomic_write_json(staging / RUN_FILE, record.replace(name=name).to_dict())
-        if target.exists():
+        if not replace:
+            try:
+                os.rename(staging, target)  # fails onto an existing run folder: never two owners
+            except OSError:
+                raise RegistryError(f"a run named {name!r} already exists: choose another name") from None
+        elif target.exists():
             trash = root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
             target.rename(trash)
             staging.rename(target)
@@ -211,10 +231,10 @@ def default_name(*, root: Path | None = None) -> str | None:
     root = root or models_dir()
     try:
         name = (root / DEFAULT_FILE).read_text().strip()
-        validate_name(name)
+        folder = run_path(name, root)  # validated and resolved: a symlink out of models/ names no default
     except (OSError, RegistryError):
         return None
-    return name if (root / name / RUN_FILE).is_file() else None
+    return name if (folder / RUN_FILE).is_file() else None
 
 
 def set_default(name: str, *, root: Path | None = None) -> None:
@@ -255,10 +275,21 @@ def get_run(name: str, *, root: Path | None = None) -> RunInfo:
 
 
 def load_model(name: str, *, root: Path | None = None):
-    """Rebuild a run's network from its stored spec and load its weights (float32 Keras model)."""
+    """Rebuild a run's network from its stored spec and load its weights (float32 Keras model).
+
+    An uploaded run has no spec: its own model.keras is loaded through the upload checks
+    (Keras safe mode, built-in layers only), as when it arrived.
+    """
     run = get_run(name, root=root)
     if not run.model_path.is_file():
         raise RegistryError(f"run {run.name!r} has no {MODEL_FILE} (status: {run.status})")
+    if run.record.spec is None:
+        from digitlab import uploads
+
+        try:
+            return uploads.load_checked(run.model_path)
+        except uploads.UploadError as exc:
+            raise RegistryError(f"run {run.name!r}: cannot load {MODEL_FILE} ({exc})") from None
     try:
         model = build_model(run.record.spec, name=run.name.replace(".", "_"))
         model.load_weights(run.model_path)
@@ -292,3 +323,69 @@ def rename_run(old: str, new: str, *, root: Path | None = None) -> None:
     source.rename(target)
     if was_default:
         set_default(new, root=root)
+
+
+def record_failure(name: str, message: str, command: str | None = None, *, root: Path | None = None) -> None:
+    """Append a failed attempt (message, command, UTC time) to `models/<name>/failures.json`.
+
+    The run beside it stays as it was: a failure is a note about the run, not a new run.
+    """
+    folder = run_path(name, root)
+    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "message": message, "command": command}
+    failures = read_failures(name, root=root) + [entry]
+    atomic_write_json(folder / FAILURES_FILE, failures[-50:])  # the latest 50 are enough to see a pattern
+
+
+def read_failures(name: str, *, root: Path | None = None) -> list[dict]:
+    """The failed attempts recorded beside run `name`, oldest first ([] when none or unreadable)."""
+    try:
+        failures = json.loads((run_path(name, root) / FAILURES_FILE).read_text())
+    except (OSError, ValueError, RegistryError):
+        return []
+    return [f for f in failures if isinstance(f, dict)] if isinstance(failures, list) else []
+
+
+LEFTOVER_AGE_S = 600  # older than any write in progress: a staging folder lives for the seconds a save takes
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}(\.tmp.*)?")  # `atomic_file`'s `.run.json.1a2b3c4d.tmp.json`, older `.run.json.1a2b3c4d`
+
+
+def clean_leftovers(*, root: Path | None = None, min_age_s: float = LEFTOVER_AGE_S) -> list[str]:
+    """Remove what killed writes left behind; return the paths removed (relative to the models folder).
+
+    That is `.tmp-*` staging folders and `.trash-*` folders in the models folder, and the
+    temporaries of atomic writes (`.<file>.<8 hex>.tmp…`) there and inside run folders. Only
+    leftovers older than `min_age_s` go, so a write still in progress in another process (a
+    training worker outlives a server restart) is never cut short; lock files stay. The app
+    and the command line call this once at start.
+    """
+    root = (root or models_dir())
+    if not root.is_dir():
+        return []
+    now = time.time()
+    removed = []
+
+    def old(path: Path) -> bool:
+        try:
+            return now - path.lstat().st_mtime >= min_age_s
+        except OSError:
+            return False
+
+    def remove(path: Path) -> None:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(str(path.relative_to(root)))
+
+    def temporary_file(path: Path) -> bool:
+        return path.is_file() and not path.is_symlink() and bool(_TEMPORARY.fullmatch(path.name))
+
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith((".tmp-", ".trash-")) or temporary_file(entry):
+            if old(entry):
+                remove(entry)
+        elif entry.is_dir() and not entry.is_symlink() and not entry.name.startswith("."):
+            for inner in sorted(entry.iterdir()):
+                if temporary_file(inner) and old(inner):
+                    remove(inner)
+    return removed

@@ -17,12 +17,13 @@ import tensorflow as tf
 
 import digitlab
 from digitlab import data as data_module
-from digitlab import registry
+from digitlab import registry, strokes
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import Augmentation, training_dataset
 from digitlab.config import TrainConfig, cpu_supports_bfloat16
 from digitlab.metrics import classification_report, per_class_accuracy
 from digitlab.records import ProgressEvent, RunRecord
+from digitlab.snapshots import EpochSnapshots
 
 ProgressFn = Callable[[ProgressEvent], None]
 
@@ -356,7 +357,11 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> dict:
     """Accuracy, loss, per-class P/R/F1, confusion matrix and per-class accuracy on a labelled set."""
-    probabilities = predict_probabilities(model, images)
+    return evaluate_probabilities(predict_probabilities(model, images), labels)
+
+
+def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """`evaluate`'s report from (n, 10) probabilities already computed and (n,) labels."""
     predictions = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
     report = classification_report(labels, predictions)
@@ -379,23 +384,32 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
 
     The run is stored whatever happens: `complete`, `stopped` (Stop pressed),
     `interrupted` (Ctrl-C) with the weights learned so far, or `failed` (with the error
-    message and no model) before the error is raised again.
+    message and no model) before the error is raised again. Nothing is lost: training
+    happens in memory and the stored run is replaced only by one that got this far (in
+    one staged swap, `registry.save_run`); a failure leaves a stored run untouched and is
+    recorded beside it (`registry.record_failure`).
     """
     name, spec, config = registry.validate_name(record.name), record.spec, record.config
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
+    mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
+    if config.styles_share:
+        split = strokes.with_styles(split, config.styles_share, config.seed)
     record = record.replace(
         status="running", error=None,
         machine={"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
                  "gpus": len(tf.config.list_physical_devices("GPU"))},
         versions=library_versions(),
         augmentation=Augmentation().to_dict() if config.augment else None,
+        styles={"share": config.styles_share, "count": len(split.y_train) - mnist_sizes["train"],
+                "seed": strokes.TRAIN_SEED_OFFSET + config.seed} if config.styles_share else None,
         data={"protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
-              "sizes": split.sizes(), "train_size": config.train_size},
+              "sizes": mnist_sizes, "train_size": config.train_size},
     )
     try:
+        snapshots = EpochSnapshots.from_test_set(split.x_test, split.y_test)  # Learn page's training replay
         result = train(spec, config, split, progress=progress, stop_event=stop_event,
-                       extra_callbacks=extra_callbacks)
+                       extra_callbacks=(*extra_callbacks, snapshots))
         model = result.model
         if progress is not None:
             progress(ProgressEvent("evaluating"))
@@ -424,8 +438,34 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
                 "mnist_test": mnist_test,
             },
         )
+        if record.status != "complete" and _stored_status(name, root) == "complete":
+            raise registry.RegistryError(f"training {record.status} after {record.epochs_run} epochs; the complete run "
+                                         f"{name!r} was kept, not replaced by an unfinished one")
+        registry.save_run(name, record, model, root=root)  # a full disk here also leaves the old run
     except BaseException as exc:
-        registry.save_run(name, record.replace(status="failed", error=f"{type(exc).__name__}: {exc}"), root=root)
+        _keep_failure(name, record.replace(status="failed", error=f"{type(exc).__name__}: {exc}"), root)
         raise
-    registry.save_run(name, record, model, root=root)
+    snapshots.save(registry.save_run(name, record, model, root=root))
     return record
+
+
+def _stored_status(name: str, root: Path | None) -> str | None:
+    try:
+        return registry.read_record(name, root=root).status
+    except registry.RegistryError:
+        return None
+
+
+def _keep_failure(name: str, failed: RunRecord, root: Path | None) -> None:
+    """Record a failed training of run `name` without costing what is stored under that name.
+
+    An existing run folder (a good run, or a job's own folder with its best checkpoint) is
+    kept as it is, and the failure is noted beside it; only where nothing was stored yet
+    does the failed record itself become the run, so the failure stays visible.
+    """
+    try:
+        if not registry.run_path(name, root).exists():
+            registry.save_run(name, failed, root=root)
+        registry.record_failure(name, failed.error, failed.command or None, root=root)
+    except OSError:
+        pass  # a full disk: the error being raised says what happened; nothing stored was touched

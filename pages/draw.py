@@ -9,6 +9,7 @@ from digitlab.inference import LOW_CONFIDENCE
 from digitlab.picture_view import STEP_CAPTIONS
 from pages import reading_cache, ui
 
+CANVAS_WIDTH, CANVAS_HEIGHT = 460, 280
 MAX_UPLOADS = 20  # files read per visit; each is read once, however often the page reruns
 
 st.session_state.setdefault("clear_count", 0)
@@ -78,19 +79,27 @@ def drawing_panel(model_name: str) -> None:
         stroke_width = controls[0].slider("Pen width", 6, 40, 18, key="stroke_width")
         number_mode = controls[1].toggle("Read a number", value=True, key="number_mode",
                                          on_change=_number_mode_changed)
+        if "canvas" not in st.session_state:  # the canvas is new on this visit: start from the drawing Learn left
+            st.session_state.draw_initial = list(st.session_state.get(ui.DRAWING_KEY) or [])
         if controls[2].button("Clear", key="clear", width="stretch"):
             st.session_state.clear_count += 1
+            st.session_state.draw_initial = st.session_state[ui.DRAWING_KEY] = []
         # A new initial drawing empties the canvas in place: changing its key would remount it and
         # lose strokes drawn while it mounts.
         canvas = st_canvas(
             stroke_width=stroke_width, stroke_color="#000000", background_color="#ffffff",
-            height=280, width=460, drawing_mode="freedraw", return_image_data=True,
-            initial_drawing={"objects": [], "digitlab_clear": st.session_state.clear_count},
+            height=CANVAS_HEIGHT, width=CANVAS_WIDTH, drawing_mode="freedraw", return_image_data=True,
+            initial_drawing={"objects": st.session_state.draw_initial,
+                             "digitlab_clear": st.session_state.clear_count},
             key="canvas",
         )
+        if (canvas.json_data or {}).get("objects") is not None:
+            st.session_state[ui.DRAWING_KEY] = canvas.json_data["objects"]  # Learn opens with this drawing
     if st.session_state.pop("draw_rerun_page", False):
         st.rerun()
     png = reading_cache.canvas_png(canvas)
+    if png is None and st.session_state.draw_initial:  # brought from Learn: the canvas has sent no picture yet
+        png = reading_cache.strokes_png(st.session_state.draw_initial, width=CANVAS_WIDTH, height=CANVAS_HEIGHT)
     view = reading_cache.canvas_view(png, model_name, number_mode, reading_cache.roster()) \
         if isinstance(png, bytes) else png
     with right:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import binascii
 import os
 
+import cv2
 import streamlit as st
 
+from digitlab.canvas import render_strokes
 from digitlab.imageio import ImageError, read_image
 from digitlab.picture_view import PictureView, picture_view
 from digitlab.predictors import ModelUnavailable
@@ -72,6 +74,17 @@ def upload_view(file_id: str, name: str, model_name: str, number: bool, runs: tu
     except (ImageError, ModelUnavailable) as error:
         return str(error)
     return picture_view(rgba, predictor, number=number, shown_side=UPLOAD_SHOWN_SIDE)
+
+
+def strokes_png(objects: list, *, width: int, height: int) -> bytes | None:
+    """The canvas's stored strokes (Fabric.js objects) painted and PNG-encoded, as the canvas would send them.
+
+    A drawing brought from Learn is shown by the new canvas, which sends its picture only after
+    the next stroke; painting its strokes lets the page read it at once.
+    """
+    rgba = render_strokes(objects, width=width, height=height)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    return png.tobytes() if ok else None
 
 
 def canvas_png(canvas) -> bytes | str | None:

@@ -14,6 +14,7 @@ from digitlab.records import RunRecord
 MODEL_KEY = "model_name"
 SESSION_ID_KEY = "session_id"  # this browser session's id: the owner of the jobs it queues
 TEACHER_KEY = "teacher_unlocked"  # the teacher's passcode was entered in this session
+DRAWING_KEY = "shared_drawing"  # the canvas objects (Fabric.js JSON) Draw and Learn hand each other
 SHELL_KEY = "shell_ran"  # the app shell has run in this session
 WANTED_PAGE_KEY = "wanted_page"  # where the shell sends a page opened without it
 
@@ -46,6 +47,25 @@ def stored_runs() -> tuple[list[dict], list[tuple[str, str]]]:
 def reproduction_rows() -> list[dict]:
     """The papers' figures beside the stored reference runs, from the same cached listing."""
     return _stored_runs(str(registry.models_dir()))[2]
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _model_catalog(root: str) -> tuple[list[dict], list[tuple[str, str]]]:
+    from digitlab import catalog
+
+    return catalog.catalog(root=Path(root))
+
+
+def model_catalog() -> tuple[list[dict], list[tuple[str, str]]]:
+    """The Models page's rows (default first) and broken folders (cached a few seconds)."""
+    return _model_catalog(str(registry.models_dir()))
+
+
+def forget_runs() -> None:
+    """Drop the cached listings after this session changed the stored runs (upload, rename, delete, default)."""
+    _stored_runs.clear()
+    _model_catalog.clear()
+    _timed_records.clear()
 
 
 def servable_runs() -> list[dict]:
@@ -128,6 +148,16 @@ def active_model() -> str | None:
     names = [r["name"] for r in servable_runs()]
     chosen = st.session_state.get(MODEL_KEY)
     return chosen if chosen in names else (names[0] if names else None)
+
+
+@st.cache_resource(show_spinner=False)
+def _cleaned(root: str) -> list[str]:
+    return registry.clean_leftovers(root=Path(root))
+
+
+def clean_models_folder() -> None:
+    """Remove what killed writes left in the models folder, once per server (registry.clean_leftovers)."""
+    _cleaned(str(registry.models_dir()))
 
 
 @st.cache_resource(show_spinner=False)
