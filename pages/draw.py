@@ -93,8 +93,9 @@ def drawing_panel(model_name: str) -> None:
                              "digitlab_clear": st.session_state.clear_count},
             key="canvas",
         )
-        if (canvas.json_data or {}).get("objects") is not None:
-            st.session_state[ui.DRAWING_KEY] = canvas.json_data["objects"]  # Learn opens with this drawing
+        raw = canvas.json_data  # what the browser sent: any JSON at all
+        if isinstance(raw, dict) and isinstance(raw.get("objects"), list):
+            st.session_state[ui.DRAWING_KEY] = raw["objects"]  # Learn opens with this drawing
     if st.session_state.pop("draw_rerun_page", False):
         st.rerun()
     png = reading_cache.canvas_png(canvas)

@@ -50,7 +50,7 @@ def _active(model_name: str, runs: tuple[tuple, ...]):
 def canvas_view(png: bytes, model_name: str, number: bool, runs: tuple[tuple, ...]) -> PictureView | str:
     """The reading of the canvas's PNG and every model's vote, or the one line saying why it was refused."""
     try:
-        rgba = read_image(png, name="the drawing", max_bytes=CANVAS_MAX_BYTES, max_pixels=CANVAS_MAX_PIXELS)
+        rgba = read_canvas(png)
     except ImageError as error:
         return str(error)
     try:
@@ -85,6 +85,11 @@ def strokes_png(objects: list, *, width: int, height: int) -> bytes | None:
     rgba = render_strokes(objects, width=width, height=height)
     ok, png = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
     return png.tobytes() if ok else None
+
+
+def read_canvas(png: bytes):
+    """(h, w, 4) uint8 RGBA of the canvas's PNG, within the canvas's limits; raises ImageError (one line)."""
+    return read_image(png, name="the drawing", max_bytes=CANVAS_MAX_BYTES, max_pixels=CANVAS_MAX_PIXELS)
 
 
 def canvas_png(canvas) -> bytes | str | None:
