@@ -108,3 +108,30 @@ def test_a_draw_stroke_costs_the_server_little_cpu(server):
 
     samples = run_async(strokes())
     assert statistics.median(samples) <= 0.120, samples
+
+
+def test_the_learn_page_refuses_the_same_crafted_canvas_value(server):
+    url, pid = server
+
+    async def scenario():
+        session = Session(url)
+        await session.connect()
+        await session.wait_for(session.rerun(), ("finished",), 120)
+        assert "learn" in session.pages, session.pages
+        session.page_script_hash = session.pages["learn"]
+        opened = await session.wait_for(session.rerun(), ("finished",), 180)
+        assert opened is not None and opened.kind == "finished" and "learn_canvas" in session.widgets, opened
+        rss_before = process_rss_mb(pid)
+        canvas = session.widgets["learn_canvas"]
+        mark = session.rerun({"learn_canvas": ("json_value", _bomb_value())}, fragment_id=canvas.fragment_id)
+        start = time.perf_counter()
+        refused = await session.wait_for(mark, ("error",), 60)
+        seconds = time.perf_counter() - start
+        await session.wait_for(mark, ("finished",), 60)
+        assert refused is not None and refused.kind == "error", (refused, session.problems(mark))
+        assert "the drawing: image too large" in refused.text
+        assert seconds < 3.0 and process_rss_mb(pid) - rss_before < 100
+        assert not [e for e in session.problems(mark) if e.kind == "exception"]
+        await session.close()
+
+    run_async(scenario())
