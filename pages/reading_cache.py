@@ -31,6 +31,7 @@ def roster() -> tuple[tuple, ...]:
         except OSError:
             continue
         rows.append((run["name"], run["path"], stamp, run["mnist_test_accuracy"], run["params"]))
+    ui.predictor_pool().forget_except(row[0] for row in rows)  # deleted runs' models leave memory
     return tuple(rows)
 
 
