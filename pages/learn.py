@@ -315,7 +315,8 @@ def load_kernel_choice() -> None:
     choice = st.session_state.learn_kernel_choice
     if choice == LEARNED:
         kernel, bias = first_filters(st.session_state.learn_model)
-        index = min(st.session_state.get("learn_filter", 0), kernel.shape[3] - 1)
+        st.session_state.learn_kernel_from = st.session_state.learn_model
+        index = min(st.session_state.get(f"learn_filter_{st.session_state.learn_model}", 0), kernel.shape[3] - 1)
         set_kernel(kernel[:, :, 0, index], bias[index])
     else:
         set_kernel(KERNEL_PRESETS[choice], 0.0)
@@ -324,14 +325,17 @@ def load_kernel_choice() -> None:
 def step_conv():
     kernel_shape = first_filters(model_name)[0].shape
     options = list(KERNEL_PRESETS) + ([LEARNED] if kernel_shape[:2] == (3, 3) else [])
-    st.session_state.setdefault("learn_kernel_choice", "Sobel x (vertical edges)")
-    if "learn_k00" not in st.session_state:
+    if st.session_state.get("learn_kernel_choice") not in options:
+        st.session_state.learn_kernel_choice = "Sobel x (vertical edges)"
+    learned_elsewhere = (st.session_state.learn_kernel_choice == LEARNED
+                         and st.session_state.get("learn_kernel_from") != model_name)
+    if "learn_k00" not in st.session_state or learned_elsewhere:  # first visit, or another model chosen since
         load_kernel_choice()
     choose, settings = st.columns([2, 3])
     with choose:
         st.selectbox("Kernel", options, key="learn_kernel_choice", on_change=load_kernel_choice)
         if st.session_state.learn_kernel_choice == LEARNED:
-            st.slider(f"Filter of {model_name}'s first layer", 0, kernel_shape[3] - 1, key="learn_filter",
+            st.slider("Filter of the model's first layer", 0, kernel_shape[3] - 1, key=f"learn_filter_{model_name}",
                       on_change=load_kernel_choice)
         st.caption("The 9 weights (edit any cell) and the bias:")
         for i in range(3):
