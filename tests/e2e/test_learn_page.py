@@ -71,6 +71,26 @@ def test_draw_then_walk_every_step_and_edit_a_kernel(page, tmp_path):
                 "&& p.innerText !== before)", arg=before)
             settle(page)
             assert sum_line.inner_text() != before
+            # Clicking a pixel of the output picks it (the third chart: input, kernel, output).
+            picked = page.get_by_text(re.compile(r"^Output pixel \(row"))
+            before = picked.inner_text()
+            output = page.locator(".js-plotly-plot").nth(2).locator(".nsewdrag").first.bounding_box()
+            page.mouse.click(output["x"] + output["width"] * 0.2, output["y"] + output["height"] * 0.8)
+            page.wait_for_function(
+                "before => [...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Output pixel (row') "
+                "&& p.innerText !== before)", arg=before)
+            settle(page)
+        if step.key == "field":
+            caption = page.get_by_text(re.compile(r" unit \(\d+, \d+\) sees rows"))
+            before = caption.inner_text()
+            layer_map = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
+            page.mouse.click(layer_map["x"] + layer_map["width"] * 0.3, layer_map["y"] + layer_map["height"] * 0.3)
+            for _ in range(120):
+                if caption.inner_text() != before:
+                    break
+                page.wait_for_timeout(500)
+            assert caption.inner_text() != before, "a click on the layer's map picks another unit"
+            settle(page)
         if step.key == "break":
             page.get_by_role("button", name=re.compile("^Find it for")).click()
             page.get_by_text(re.compile(r"pixels changed by more than 0\.1")).wait_for()
