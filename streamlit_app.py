@@ -3,16 +3,19 @@
 import streamlit as st
 
 from pages import ui
+from pages.runtime_patches import keep_keras_session
 
 # Icons from Streamlit's bundled Material set: emoji show as empty boxes on machines without
 # an emoji font, as on a stock Linux classroom PC.
 st.set_page_config(page_title="digitlab", page_icon=":material/draw:", layout="wide")
+keep_keras_session()  # Streamlit would spend ~190 ms of CPU after every run clearing Keras (see the function)
 
 navigation = st.navigation([
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ])
 
 # The job manager starts with the server's first page view, whatever the page: it starts

@@ -248,9 +248,17 @@ def cmd_realworld(args) -> int:
     if args.tta:
         readers += [TTAReader(reader) for reader in list(readers)]
     mnist = data.mnist_test_set() if args.mnist else None
+    semeion = None
+    if not args.no_semeion:
+        try:
+            semeion = realworld.load_semeion(Path(args.semeion) if args.semeion else None)
+        except FileNotFoundError as exc:
+            print(f"{exc}; its column is left out", file=sys.stderr)
     report = {}
     for reader in readers:
         report[reader.name] = realworld.evaluate_sets(reader, samples, all_as_numbers=args.as_numbers)
+        if semeion is not None:
+            report[reader.name]["semeion"] = realworld.evaluate_pictures(reader, *semeion)
         if mnist is not None:
             images, labels = mnist
             start = time.perf_counter()
@@ -263,12 +271,21 @@ def cmd_realworld(args) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
-    sets = sorted({s.set for s in samples}) + (["mnist-test"] if mnist is not None else [])
+    sets = (sorted({s.set for s in samples}) + (["semeion"] if semeion is not None else [])
+            + (["mnist-test"] if mnist is not None else []))
     counts = {s: sum(x.set == s for x in samples) for s in sets} | ({"mnist-test": 10_000} if mnist is not None else {})
+    if semeion is not None:
+        counts["semeion"] = len(semeion[1])
     print("| reader | " + " | ".join(f"{s} ({counts[s]})" for s in sets) + " |")
     print("|---" * (len(sets) + 1) + "|")
     for name, results in report.items():
         print(f"| {name} | " + " | ".join(_percent(results[s]["accuracy"]) for s in sets) + " |")
+    if semeion is not None:
+        print("\nSemeion per digit:\n")
+        print("| reader | " + " | ".join(str(d) for d in range(10)) + " |")
+        print("|---" * 11 + "|")
+        for name, results in report.items():
+            print(f"| {name} | " + " | ".join(_percent(a) for a in results["semeion"]["per_digit"]) + " |")
     return 0
 
 
@@ -381,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     real.add_argument("--mnist", action="store_true", help="also score every reader on the 10,000 MNIST test images")
     real.add_argument("--as-numbers", action="store_true",
                       help="read single digits as numbers too (the Draw page's default): an extra digit is an error")
+    real.add_argument("--semeion", metavar="NPZ", help="Semeion's file (default: $DIGITLAB_SEMEION, else beside MNIST's, "
+                                                         "else ../shared/datasets/semeion.npz); measured, never trained on")
+    real.add_argument("--no-semeion", action="store_true", help="leave Semeion's column out")
     real.set_defaults(func=cmd_realworld)
 
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",

@@ -41,6 +41,7 @@ class TrainConfig:
     precision: str = "auto"
     strategy: str = "auto"
     augment: bool = False
+    styles_share: float = 0.0  # share of the training set drawn from `strokes` (styles MNIST lacks)
 
     def __post_init__(self):
         if self.protocol not in data.PROTOCOLS:
@@ -57,6 +58,8 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
+        if not 0 <= self.styles_share <= 0.5:
+            raise ValueError("styles share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         if self.train_size is not None and self.train_size < 10:
             raise ValueError("training-set size must be at least 10 (one image per digit)")
 
@@ -102,6 +105,8 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("strategy", "--strategy", choices=STRATEGIES, help="auto: MirroredStrategy when several GPUs are visible"),
     Flag("augment", "--augment", help="handwriting-style augmentation (rotation, shift, scale, shear, stroke width)",
          switch=True),
+    Flag("styles_share", "--styles-share", float,
+         help="share of the training set drawn as writing styles MNIST lacks (digitlab/strokes.py)"),
     Flag("restore_best", "--restore-best", help="keep the epoch of lowest validation loss (else the last epoch)",
          switch=True),
 )

@@ -12,10 +12,13 @@ import tensorflow as tf
 
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
-from digitlab.preprocessing import Preprocessed, preprocess_digit, segment_digits, split_candidates
+from digitlab.counting import CLASSES, Counter
+from digitlab.preprocessing import (MAX_DIGITS, SPLIT_ASPECT, Preprocessed, is_mark, preprocess_digit, segment_digits,
+                                    split_candidates)
 from digitlab.records import RunRecord
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+BATCH_SIZES = (1, 4, 16, 64)  # what predict() pads a batch to, so each model compiles at most four times
 
 
 class Predictor:
@@ -60,7 +63,16 @@ class Predictor:
             images = images[..., None]
         if images.shape[1:] != (28, 28, 1):
             raise ValueError(f"expected (n, 28, 28) images, got {images.shape}")
-        return self._predict(tf.constant(images)).numpy()
+        # XLA compiles once per input shape: a number of 3 digits, then one of 5, would each
+        # compile every model again. Padding to a few fixed batch sizes bounds that to four.
+        count = len(images)
+        if count > BATCH_SIZES[-1]:
+            return np.concatenate([self.predict(images[i : i + BATCH_SIZES[-1]])
+                                   for i in range(0, count, BATCH_SIZES[-1])])
+        size = next(b for b in BATCH_SIZES if b >= count)
+        if size != count:
+            images = np.concatenate([images, np.zeros((size - count, 28, 28, 1), np.float32)])
+        return self._predict(tf.constant(images)).numpy()[:count]
 
     def conv_layers(self) -> list[str]:
         if self.spec is not None:
@@ -101,6 +113,7 @@ def check_model_shape(model: keras.Model) -> None:
 
 
 LOW_CONFIDENCE = 0.6  # below this, a reading is shown as a guess, not an answer
+COUNT_SURE = 0.9  # a piece the counter is this sure holds several digits is split; below, the digit model must agree
 
 
 @dataclass(frozen=True)
@@ -157,10 +170,13 @@ def read_picture(predictor: Predictor, rgba: np.ndarray, *, number: bool = False
     All digits of a number go through the model in one call.
     """
     if number:
+        counter = Counter.load()
+        if counter is not None:
+            return Reading(_read_counted(predictor, counter, rgba))
         steps = segment_digits(rgba)
     else:
         single = preprocess_digit(rgba)
-        steps = [] if single.empty else [single]
+        steps = [] if single.empty or is_mark(single.cropped) else [single]
     if not steps:
         return Reading([])
     probabilities = predictor.predict(np.stack([s.image for s in steps]))
@@ -204,3 +220,56 @@ def _split_if_likelier(predictor: Predictor, reading: DigitReading) -> list[Digi
             best = [DigitReading(p, q) for p, q in zip(option, option_probabilities)]
             best_score = score
     return best
+
+
+def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> list[DigitReading]:
+    """The digits of a row, each piece of ink split into as many digits as the counter sees in it.
+
+    A piece the counter takes for a mark (a dot, a dash, a line) is dropped; one it reads as a
+    single digit is never split, however wide; one holding several is cut where the model
+    reads the weakest part of a cut of that many parts most surely.
+    """
+    pieces = segment_digits(rgba, split=False)
+    if not pieces:
+        return []
+    # A piece narrower than SPLIT_ASPECT holds one digit (no split of it is ever tried): only
+    # wider ones cost a call of the counter, so a drawn digit reads as fast as before.
+    wide = [i for i, piece in enumerate(pieces) if piece.cropped.shape[1] >= SPLIT_ASPECT * piece.cropped.shape[0]]
+    count_probabilities = np.tile(np.eye(len(CLASSES), dtype=np.float32)[1], (len(pieces), 1))
+    if wide:
+        count_probabilities[wide] = counter.counts([pieces[i].cropped for i in wide])
+    wholes = predictor.predict(np.stack([piece.image for piece in pieces]))
+    readings: list[DigitReading] = []
+    for piece, count_probability, whole in zip(pieces, count_probabilities, wholes):
+        count = int(count_probability.argmax())
+        if count == 0:
+            continue
+        reading = DigitReading(piece, whole)
+        options = [option for option in split_candidates(piece) if len(option) == count] if count > 1 else []
+        if count == 1:
+            readings.append(reading)
+        elif not options:
+            readings += _split_if_likelier(predictor, reading)
+        else:
+            # When the counter hesitates (a single 8 in a font can look like two loops), the digit
+            # model must agree: its parts read as surely as the width rule asks of a split.
+            parts, score = _likeliest(predictor, options)
+            height, width = piece.cropped.shape
+            sure = count_probability.max() >= COUNT_SURE
+            readings += parts if sure or score > reading.confidence + _split_needs(width / height) else [reading]
+    return readings if len(readings) <= MAX_DIGITS else []
+
+
+def _likeliest(predictor: Predictor, options: list[list[Preprocessed]]) -> tuple[list[DigitReading], float]:
+    """The option (a list of parts) whose least sure part the model reads most surely, as readings, and that part's confidence."""
+    parts = [part for option in options for part in option]
+    probabilities = predictor.predict(np.stack([part.image for part in parts]))
+    best, best_score, start = None, -1.0, 0
+    for option in options:
+        option_probabilities = probabilities[start : start + len(option)]
+        start += len(option)
+        score = float(option_probabilities.max(axis=1).min())
+        if score > best_score:
+            best = [DigitReading(p, q) for p, q in zip(option, option_probabilities)]
+            best_score = score
+    return best, best_score

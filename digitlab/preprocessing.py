@@ -21,6 +21,11 @@ SAME_PEN = 0.4  # ... with strokes at least this share of the first digit's as w
 TOUCHING_ASPECT = 1.2  # ink wider than this times its height may be several touching digits
 SPLIT_ASPECT = 0.75  # a piece wider than this times its height may be digits that touch: the reader tries cuts
 SPLIT_CUTS = 3  # cut columns tried per piece, the thinnest places first
+MAX_DIGITS = 12  # a picture with more pieces than this holds no number (a phone number has at most 12 digits)
+DOT_PENS = 2.5  # a piece at most this many pen widths across is a dot
+DASH_PENS = 2.5  # a piece at most this many pen widths tall ...
+MARK_SHORT = 0.5  # ... and at most this share of its width, is a dash or a line; so is ...
+MARK_FLAT = 0.3  # ... a single stroke (every column crosses it once) at most this share of its width tall
 TINY_DIGIT = 0.25  # a group smaller than this share of the tallest digit is a dot or a speck, not a digit
 BACKGROUND_SIDE = 256  # the paper's lighting is estimated on a copy at most this big, for speed ...
 PAPER_KERNEL = 4  # ... through a window a quarter of its side: wider than any stroke
@@ -28,8 +33,20 @@ STROKE_SIDE = 100  # stroke width is measured and corrected on a copy at most th
 LINE_KERNEL = 8  # a paper's ruled, grid or margin line runs straight for more than 1/8 of the picture ...
 LINE_LENGTH = 0.5  # ... and spans at least half of it, which a digit's stroke rarely does ...
 LINE_THICKNESS = 0.015  # ... while being at most this share of the picture's shorter side thick
+FRAME_DISAGREES = 32  # gray levels between the picture's median and its frame's that say the median is ink
+FRAME_EVEN = 0.7  # ... when this share of the frame lies within ...
+FRAME_EVEN_LEVELS = 8  # ... this many gray levels of its median
+SMALL_PICTURE = 128 * 128  # pictures up to this many pixels may be a digit with hardly any paper ...
+RARE_LEVEL = 0.05  # ... and a median level held by less than this share of them is no paper
+FLAT_SHARE = 0.2  # a picture is clean (one paper level) when this share of it lies at the paper's level ...
+FLAT_FRAME = 0.6  # ... and this share of its outermost pixels do
 SOLID_SIDE = 0.05  # ink holding squares this share of the shorter side is no pen stroke: a desk, a shadow ...
 SOLID_AREA = 0.01  # ... and when at least this share of the picture touches its edge, it is background
+PEN_LIKE = (0.5, 3.5)  # ... unless about as thick as the pen of the ink left (a sliver of a stroke is thinner): a stroke
+BODY_SHARE = 0.2  # ... and touching a piece holding this share of that ink, not a stub or a speck
+MAX_PEN = 0.15  # with little other ink, a mark this share of the picture's longer side thick may still be a stroke
+LITTLE_LEFT = 0.1  # ... little: less than this share of the marks' area ...
+SOLID_FILL = 0.6  # ... or however thick, when it fills at most this share of its box: a desk fills all of it
 
 
 @dataclass(frozen=True)
@@ -77,8 +94,11 @@ def preprocess_digit(rgba) -> Preprocessed:
     return _normalise(ink, box, cropped)
 
 
-def segment_digits(rgba) -> list[Preprocessed]:
+def segment_digits(rgba, *, split: bool = True) -> list[Preprocessed]:
     """The digits written in a row in a (h, w, 4) uint8 RGBA picture, left to right; [] when there is no ink.
+
+    With `split=False` every group of blobs sharing columns stays one piece, however wide, for
+    a reader that decides itself how many digits a piece holds (`digitlab.counting`).
 
     Blobs that share columns are one digit (a 5's detached bar, a broken stroke); ink much
     wider than tall is cut where a single thin stroke joins two digits; dots and specks far
@@ -93,14 +113,42 @@ def segment_digits(rgba) -> list[Preprocessed]:
         bottom = (boxes[:, cv2.CC_STAT_TOP] + boxes[:, cv2.CC_STAT_HEIGHT]).max()
         members = np.isin(ink.labels[top:bottom, left:right], ids)
         group = np.where(members, ink.gray[top:bottom, left:right], 0).astype(np.uint8)
-        pieces += _split_touching(group, int(left), int(top))
+        if is_mark(group):
+            continue
+        if split:
+            pieces += _split_touching(group, int(left), int(top))
+        else:
+            pieces.append(((int(left), int(top), int(right - left), int(bottom - top)), group))
     if not pieces:
         return []
     if ink.photo:
         pieces = _main_row(pieces)
     tallest = max(box[3] for box, _ in pieces)
     digits = [(box, digit) for box, digit in pieces if max(box[2], box[3]) >= TINY_DIGIT * tallest]
+    if len(digits) > MAX_DIGITS:
+        return []  # no number is this long: hatching, a scribble or a row of marks, not digits
     return [_normalise(ink, box, digit) for box, digit in sorted(digits, key=lambda piece: piece[0][0])]
+
+
+def is_mark(ink: np.ndarray) -> bool:
+    """Whether (h, w) uint8 ink (one piece of a row) is a mark no digit makes: a dot, a dash or a line.
+
+    A dot is hardly bigger than the pen that made it; a dash or a line is one stroke lying down:
+    much wider than tall, and no taller than a couple of pen widths or crossed only once by
+    every column (a 7's bar or a 5's flag comes with the rest of its digit, which is tall).
+    """
+    rows = np.flatnonzero(ink.any(axis=1))
+    columns = np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return True
+    height, width = rows[-1] + 1 - rows[0], columns[-1] + 1 - columns[0]
+    pen = max(_stroke_width(ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]), 1.0)
+    is_dot = max(height, width) <= DOT_PENS * pen
+    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1] > 0
+    one_stroke = (np.count_nonzero(crop[1:] & ~crop[:-1], axis=0) + crop[0]).max() <= 1
+    lying = height <= DASH_PENS * pen and height <= MARK_SHORT * width
+    is_dash = lying or (one_stroke and height <= MARK_FLAT * width)
+    return is_dot or is_dash
 
 
 def _main_row(pieces: list) -> list:
@@ -192,10 +240,28 @@ def _find_ink(rgba) -> _Ink:
     luminance = _flatten_alpha(raw)
     histogram = np.bincount(luminance.ravel(), minlength=256)
     paper = _level(histogram, 0.5)
+    # A thick digit in a tight crop can be more than half of its picture, and the median is then
+    # ink; the picture's frame is still mostly paper, of one level. (A photo's frame is often a
+    # desk, a shadow or a vignette: uneven, and darker than the paper the median finds.)
+    frame = np.concatenate([luminance[0], luminance[-1], luminance[1:-1, 0], luminance[1:-1, -1]])
+    frame_paper = int(np.median(frame))
+    even_frame = np.mean(np.abs(frame.astype(np.int16) - frame_paper) <= FRAME_EVEN_LEVELS) >= FRAME_EVEN
+    if abs(frame_paper - paper) > FRAME_DISAGREES and even_frame:
+        paper = frame_paper
+    elif luminance.size <= SMALL_PICTURE and histogram[max(paper - 2, 0) : paper + 3].sum() < RARE_LEVEL * luminance.size:
+        # A small picture whose median is a level few pixels hold (a ramp between ink and paper,
+        # as in an enlarged scan filled by its digit): the paper is whichever end the frame is nearer.
+        ends = (_level(histogram, 0.01), _level(histogram, 0.99))
+        near = [np.mean(np.abs(frame.astype(np.int16) - end) <= FRAME_EVEN_LEVELS * 2) for end in ends]
+        paper = ends[int(np.argmax(near))]
     # The ink is the tail that reaches further from the paper; ink on gray paper can be darker
     # than the paper and still below mid-gray, so a fixed 128 would misjudge it.
     ink_is_dark = paper - _level(histogram, 0.005) > _level(histogram, 0.995) - paper
-    flat_paper = histogram[max(paper - 2, 0) : paper + 3].sum() >= luminance.size / 2
+    at_paper = (luminance >= paper - 2) & (luminance <= paper + 2)
+    # A digit filling a small clean picture (a tight crop, an enlarged scan) leaves less than half
+    # of it paper; its frame is still mostly paper, where a photo's noise never holds one level.
+    frame = np.concatenate([at_paper[0], at_paper[-1], at_paper[1:-1, 0], at_paper[1:-1, -1]])
+    flat_paper = at_paper.mean() >= 0.5 or (at_paper.mean() >= FLAT_SHARE and frame.mean() >= FLAT_FRAME)
     if flat_paper:
         # A canvas or a clean digital image: the paper is one level, ink is whatever departs from it.
         away_from_paper = (luminance.astype(np.float32) - paper) * (-1 / 255 if ink_is_dark else 1 / 255)
@@ -354,7 +420,47 @@ def _paper_marks(darkness: np.ndarray, threshold: float) -> np.ndarray:
             _, blobs = cv2.connectedComponents(kept, connectivity=8)
             touched = np.unique(blobs[np.isin(regions, background)])
             kept[np.isin(blobs, touched[touched > 0])] = 0
-    return (ink > 0) & (kept == 0)
+    return _strokes_given_back(ink > 0, (ink > 0) & (kept == 0))
+
+
+def _strokes_given_back(ink: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """(h, w) bool `marks` less the ones that are pen strokes of the digit itself.
+
+    In a tight crop (a digit cut from a form's box, a small scan, a digit filling its picture)
+    the digit's own strokes run from edge to edge and are as thick, for the picture's size,
+    as a desk's edge or a ruled line: a mark is a stroke when it is as thick as the pen that
+    wrote the rest of the ink and touches it, or, when (next to) nothing else is left, when it
+    is no thicker than a pen can be. `ink` and `marks` are (h, w) bool.
+    """
+    if not marks.any():
+        return marks
+    rest = ink & ~marks
+    rest_area, marks_area = np.count_nonzero(rest), np.count_nonzero(marks)
+    pen = _stroke_width(rest.astype(np.uint8) * 255) if rest.any() else 0.0
+    # Thresholds and line removal can leave a gap of about a pen's width between a stroke's parts.
+    reach = 2 * int(np.ceil(pen)) + 3
+    # Touching the digit's body, not a stub of a line or a speck that the cleaning left.
+    body = np.zeros_like(rest)
+    if rest.any():
+        _, rest_labels, rest_stats, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
+        big = 1 + np.flatnonzero(rest_stats[1:, cv2.CC_STAT_AREA] >= BODY_SHARE * rest_area)
+        body = np.isin(rest_labels, big)
+    near_rest = cv2.dilate(body.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8), connectivity=8)
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[near_rest & marks])] = True
+    given_back = np.zeros(count, bool)
+    for label in range(1, count):
+        left, top, width, height = stats[label, :4]
+        component = labels[top : top + height, left : left + width] == label
+        thickness = _stroke_width(component.astype(np.uint8) * 255)
+        pen_like = touching[label] and PEN_LIKE[0] * pen <= thickness <= PEN_LIKE[1] * pen
+        # Little or nothing left (slivers at the edge): the marks were the digit, unless too thick for a pen.
+        # A desk or a shadow is solid, filling its box; strokes (a 0, a 2, a 7) leave most of theirs empty.
+        pen_thick = thickness <= MAX_PEN * max(marks.shape) or stats[label, cv2.CC_STAT_AREA] <= SOLID_FILL * width * height
+        all_of_it = rest_area < LITTLE_LEFT * marks_area and pen_thick
+        given_back[label] = pen_like or all_of_it
+    return marks & ~given_back[labels]
 
 
 def _long_lines(faint: np.ndarray, thickness: float):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from digitlab.imageio import ImageError, read_image
 from digitlab.inference import read_picture
+from digitlab.preprocessing import preprocess_digit
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,52 @@ def evaluate_sets(predictor, samples: list[Sample], *, all_as_numbers: bool = Fa
     for result in results.values():
         result["accuracy"] = result["correct"] / result["count"]
     return dict(results)
+
+
+# Semeion: real digits by about 80 mostly Italian writers (see ../shared/datasets/README.md),
+# for measuring only: never trained or tuned on.
+SEMEION_ENV_VAR = "DIGITLAB_SEMEION"
+SEMEION_ZOOM = 4  # each 16x16 scan pixel becomes a 4x4 block: a 64x64 picture of the scan, as a user would upload it
+
+
+def semeion_path() -> Path:
+    """`$DIGITLAB_SEMEION`, else semeion.npz beside `$DIGITLAB_MNIST`, else ../shared/datasets/semeion.npz."""
+    if os.environ.get(SEMEION_ENV_VAR):
+        return Path(os.environ[SEMEION_ENV_VAR])
+    mnist = os.environ.get("DIGITLAB_MNIST")
+    if mnist and (Path(mnist).parent / "semeion.npz").is_file():
+        return Path(mnist).parent / "semeion.npz"
+    return Path(__file__).resolve().parents[2] / "shared" / "datasets" / "semeion.npz"  # a checkout beside shared/
+
+
+def load_semeion(path: Path | None = None):
+    """((n, 64, 64) uint8 pictures, dark ink on white paper, (n,) uint8 labels) of Semeion's scans.
+
+    Semeion stored each digit stretched to fill 16x16 and thresholded; the scan is enlarged
+    (nearest neighbour, as an image viewer shows it) and read like any uploaded picture.
+    """
+    path = path or semeion_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"Semeion not found at {path} (set ${SEMEION_ENV_VAR})")
+    with np.load(path) as f:
+        scans, labels = f["x"], f["y"]
+    pictures = np.where(scans > 0, 0, 255).astype(np.uint8)
+    pictures = pictures.repeat(SEMEION_ZOOM, axis=1).repeat(SEMEION_ZOOM, axis=2)
+    return pictures, labels
+
+
+def evaluate_pictures(reader, pictures, labels) -> dict:
+    """Single digits read as the Draw page reads one: count, correct, accuracy, per-digit accuracy, errors.
+
+    `pictures` are (n, h, w) uint8; a picture read as no digit counts as wrong (read -1).
+    """
+    steps = [preprocess_digit(picture) for picture in pictures]
+    images = np.stack([s.image for s in steps])
+    reads = np.concatenate([reader.predict(images[i : i + 500]).argmax(axis=1) for i in range(0, len(images), 500)])
+    reads = np.where([s.empty for s in steps], -1, reads)
+    labels = np.asarray(labels).astype(int)
+    right = reads == labels
+    per_digit = [float(right[labels == d].mean()) if (labels == d).any() else None for d in range(10)]
+    errors = [{"index": int(i), "label": int(labels[i]), "read": int(reads[i])} for i in np.flatnonzero(~right)]
+    return {"count": int(len(labels)), "correct": int(right.sum()), "accuracy": float(right.mean()),
+            "per_digit": per_digit, "errors": errors}

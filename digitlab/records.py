@@ -60,6 +60,7 @@ class RunRecord:
     machine: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     augmentation: dict | None = None
+    styles: dict | None = None  # the writing styles mixed into training: share, count, seed (digitlab/strokes.py)
     data: dict = field(default_factory=dict)
     history: dict = field(default_factory=dict)
     epochs_run: int = 0

@@ -17,12 +17,13 @@ import tensorflow as tf
 
 import digitlab
 from digitlab import data as data_module
-from digitlab import registry
+from digitlab import registry, strokes
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import Augmentation, training_dataset
 from digitlab.config import TrainConfig, cpu_supports_bfloat16
 from digitlab.metrics import classification_report, per_class_accuracy
 from digitlab.records import ProgressEvent, RunRecord
+from digitlab.snapshots import EpochSnapshots
 
 ProgressFn = Callable[[ProgressEvent], None]
 
@@ -391,18 +392,24 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     name, spec, config = registry.validate_name(record.name), record.spec, record.config
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
+    mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
+    if config.styles_share:
+        split = strokes.with_styles(split, config.styles_share, config.seed)
     record = record.replace(
         status="running", error=None,
         machine={"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
                  "gpus": len(tf.config.list_physical_devices("GPU"))},
         versions=library_versions(),
         augmentation=Augmentation().to_dict() if config.augment else None,
+        styles={"share": config.styles_share, "count": len(split.y_train) - mnist_sizes["train"],
+                "seed": strokes.TRAIN_SEED_OFFSET + config.seed} if config.styles_share else None,
         data={"protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
-              "sizes": split.sizes(), "train_size": config.train_size},
+              "sizes": mnist_sizes, "train_size": config.train_size},
     )
     try:
+        snapshots = EpochSnapshots.from_test_set(split.x_test, split.y_test)  # Learn page's training replay
         result = train(spec, config, split, progress=progress, stop_event=stop_event,
-                       extra_callbacks=extra_callbacks)
+                       extra_callbacks=(*extra_callbacks, snapshots))
         model = result.model
         if progress is not None:
             progress(ProgressEvent("evaluating"))
@@ -438,6 +445,7 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     except BaseException as exc:
         _keep_failure(name, record.replace(status="failed", error=f"{type(exc).__name__}: {exc}"), root)
         raise
+    snapshots.save(registry.save_run(name, record, model, root=root))
     return record
 
 

@@ -14,6 +14,7 @@ from digitlab.records import RunRecord
 MODEL_KEY = "model_name"
 SESSION_ID_KEY = "session_id"  # this browser session's id: the owner of the jobs it queues
 TEACHER_KEY = "teacher_unlocked"  # the teacher's passcode was entered in this session
+DRAWING_KEY = "shared_drawing"  # the canvas objects (Fabric.js JSON) Draw and Learn hand each other
 SHELL_KEY = "shell_ran"  # the app shell has run in this session
 WANTED_PAGE_KEY = "wanted_page"  # where the shell sends a page opened without it
 
@@ -73,17 +74,20 @@ def servable_runs() -> list[dict]:
     return sorted((r for r in runs if r["servable"]), key=lambda r: (not r["default"], r["name"]))
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
-def _predictor(name: str, stamp: float):
-    from digitlab.inference import Predictor
+@st.cache_resource(show_spinner=False)
+def predictor_pool():
+    """The server's one PredictorPool: every stored model loaded once, whatever the number of runs."""
+    from digitlab.predictors import PredictorPool
 
-    return Predictor.load(name)
+    return PredictorPool()
 
 
 def predictor(name: str):
-    """The shared, thread-safe Predictor of a stored run, reloaded when its model file changes."""
-    path = registry.get_run(name).model_path
-    return _predictor(name, path.stat().st_mtime)
+    """The shared, thread-safe Predictor of a stored run, reloaded when its model file changes.
+
+    Raises `predictors.ModelUnavailable` (a RegistryError) with one line when it cannot be loaded.
+    """
+    return predictor_pool().get(name, registry.get_run(name).model_path)
 
 
 def _passcode() -> str | None:

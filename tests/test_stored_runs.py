@@ -79,3 +79,15 @@ def test_the_default_reads_at_least_99_5_percent_of_mnist():
     default = registry.get_run("default")
     assert default.name == "digitlab"
     assert default.record.mnist_test_accuracy >= 0.995
+
+
+def test_the_default_was_trained_with_the_writing_styles_its_preset_names():
+    # `reproduce` retrains digitlab with its preset, so the stored run must say it mixed in that share.
+    from digitlab import strokes
+
+    record = registry.read_record("digitlab")
+    share = presets.get("digitlab").config.styles_share
+    assert share > 0 and record.config.styles_share == share
+    assert record.styles["share"] == share and record.styles["seed"] == strokes.TRAIN_SEED_OFFSET + record.seed
+    assert record.styles["count"] == strokes.styles_count(record.data["sizes"]["train"], share)
+    assert record.mnist_test_accuracy >= 0.996

@@ -1,0 +1,112 @@
+"""Writing styles drawn from strokes: every style made, MNIST-like, reproducible, mixed into training, and read."""
+
+import numpy as np
+import pytest
+
+from digitlab import strokes
+from digitlab.data import Split
+from digitlab.inference import Predictor
+from digitlab.config import TrainConfig
+
+# Styles the issue names (a class's first minutes) and the ordinary forms beside them.
+NAMED = {"one-flag", "one-flag-base", "seven-crossed", "seven-crossed-curved", "nine-tail-left", "four-one-stroke",
+         "four-open", "six-small-loop", "two-loop", "two-z", "five-one-stroke", "five-flag"}
+
+
+def test_every_named_style_exists_and_every_digit_has_a_style():
+    assert NAMED <= set(strokes.STYLE_NAMES)
+    assert {style.label for style in strokes.STYLES} == set(range(10))
+    assert len(set(strokes.STYLE_NAMES)) == len(strokes.STYLES)
+
+
+@pytest.mark.parametrize("style", strokes.STYLES, ids=lambda style: style.name)
+def test_each_style_comes_out_mnist_like(style):
+    r = np.random.default_rng(0)
+    images = np.stack([strokes.to_mnist(strokes.draw_sample(style, r)) for _ in range(8)])
+    assert images.shape == (8, 28, 28) and images.dtype == np.uint8
+    for image in images:
+        rows, columns = np.nonzero(image)
+        # MNIST's frame: the longest side 20 px, white ink on black, centre of mass near (14, 14).
+        assert max(np.ptp(rows), np.ptp(columns)) + 1 in (19, 20, 21)
+        mass = image.astype(float) / image.sum()
+        centre = (mass.sum(axis=1) @ np.arange(28), mass.sum(axis=0) @ np.arange(28))
+        assert abs(centre[0] - 14) < 1.5 and abs(centre[1] - 14) < 1.5
+        assert image.max() == 255 and (image == 0).mean() > 0.6
+
+
+def test_writers_vary_a_style():
+    images, _, _ = strokes.make_styles(60, seed=3, styles=(strokes.STYLES[strokes.STYLE_NAMES.index("seven-crossed")],))
+    flat = images.reshape(len(images), -1).astype(float)
+    # No two writers draw the same seven, and they differ by more than noise.
+    distances = np.abs(flat[:, None] - flat[None]).mean(axis=2)[np.triu_indices(len(images), 1)]
+    assert distances.min() > 1.0 and np.median(distances) > 15
+
+
+def test_same_seed_same_digits_other_seed_other_digits():
+    first = strokes.make_styles(50, seed=7)
+    again = strokes.make_styles(50, seed=7)
+    other = strokes.make_styles(50, seed=8)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_styles_mnist_lacks_are_drawn_more_often():
+    _, _, names = strokes.make_styles(2000, seed=1)
+    extra = {style.name for style in strokes.STYLES if style.extra}
+    share = np.isin(names, list(extra)).mean()
+    expected = 2 * len(extra) / (2 * len(extra) + len(strokes.STYLES) - len(extra))
+    assert abs(share - expected) < 0.04
+
+
+def test_contact_sheet_has_a_row_per_style():
+    sheet = strokes.contact_sheet(per_style=4, seed=0)
+    assert sheet.shape == (30 * len(strokes.STYLES), 4 * 30) and sheet.dtype == np.uint8
+
+
+def tiny_split(n=100):
+    images = np.zeros((n, 28, 28, 1), np.float32)
+    labels = np.arange(n, dtype=np.int64) % 10
+    return Split("full", images, labels, images[:10], labels[:10], images[:10], labels[:10])
+
+
+@pytest.mark.parametrize("share, added", [(0.0, 0), (0.2, 25), (0.5, 100)])
+def test_with_styles_adds_that_share_to_training_only(share, added):
+    split = tiny_split()
+    mixed = strokes.with_styles(split, share, seed=0)
+    assert len(mixed.y_train) == 100 + added == len(mixed.x_train)
+    assert mixed.x_train.dtype == np.float32 and mixed.y_train.dtype == np.int64
+    assert mixed.x_val is split.x_val and mixed.x_test is split.x_test
+    if added:
+        generated = mixed.x_train[100:]
+        assert generated.max() == 1.0 and generated.min() == 0.0
+        assert set(mixed.y_train[100:]) <= set(range(10))
+
+
+def test_train_config_checks_the_share():
+    assert TrainConfig(styles_share=0.3).styles_share == 0.3
+    with pytest.raises(ValueError, match="styles share"):
+        TrainConfig(styles_share=0.8)
+    with pytest.raises(ValueError, match="styles share"):
+        TrainConfig(styles_share=-0.1)
+
+
+# The default model reads every style at this rate at least (measured: see the README).
+STYLE_BAR = 0.9
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """60 digits of each style from the seed never trained on, as the model sees them."""
+    images, labels, names = [], [], []
+    for style in strokes.STYLES:
+        x, y, n = strokes.make_styles(60, strokes.HELD_OUT_SEED, styles=(style,))
+        images.append(x), labels.append(y), names.append(n)
+    return np.concatenate(images), np.concatenate(labels), np.concatenate(names)
+
+
+def test_the_default_model_reads_every_style(held_out):
+    images, labels, names = held_out
+    reads = Predictor.load("default").predict(images.astype(np.float32) / 255).argmax(axis=1)
+    rates = {name: float((reads[names == name] == labels[names == name]).mean()) for name in strokes.STYLE_NAMES}
+    assert min(rates.values()) >= STYLE_BAR, rates
