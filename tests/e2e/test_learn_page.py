@@ -108,13 +108,15 @@ def test_the_drawing_carries_over_from_draw_to_learn_and_back(page):
 def test_training_replay_scrubs_a_new_runs_epochs(browser, tmp_path):
     """A run trained with snapshots, on its own server so the other browser tests keep their run list."""
     from digitlab.architectures import ArchSpec, ConvSpec
-    from digitlab.training import TrainConfig, train_run
+    from digitlab.config import TrainConfig
+    from digitlab.records import RunRecord
+    from digitlab.training import train_run
     from tests.e2e.conftest import start_app
 
     root = tmp_path / "models"
     root.mkdir()
-    train_run("classroom-small", "custom", ArchSpec(convs=(ConvSpec(8), ConvSpec(16)), dense_units=(32,)),
-              TrainConfig(epochs=4, batch_size=64, train_size=2000), command="test", root=root)
+    train_run(RunRecord.new("classroom-small", "custom", ArchSpec(convs=(ConvSpec(8), ConvSpec(16)), dense_units=(32,)),
+                            TrainConfig(epochs=4, batch_size=64, train_size=2000), command="test"), root=root)
     server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(root)})
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 2000})
