@@ -124,6 +124,8 @@ def test_training_replay_scrubs_a_new_runs_epochs(browser, tmp_path):
         page.set_default_timeout(60_000)
         page.goto(url)
         page.get_by_role("link", name="Learn").wait_for()
+        # Leaving before the first page has finished its run loses the link's settings: the step opened at 1.
+        page.get_by_text("Draw a digit on the canvas").wait_for()
         page.goto(url + "/learn?step=replay&model=classroom-small&source=mnist&digit=0")
         heading = page.get_by_role("heading", name="13 · Training replay")
         heading.wait_for()
