@@ -141,7 +141,9 @@ def spec_of(name: str) -> ArchSpec:
 
 # --- Settings from the link (step, model, settings), read once per session ---
 
-runs = ui.servable_runs()
+# The lesson's panels follow a network's ArchSpec layer by layer; an uploaded model of its own
+# architecture has none (it reads, votes and compares elsewhere like any other run).
+runs = [r for r in ui.servable_runs() if r["has_spec"]]
 names = [r["name"] for r in runs]
 if not names:
     st.error("No trained model is stored: run `python -m digitlab reproduce` first.")
@@ -230,7 +232,7 @@ def chosen_digit() -> tuple[np.ndarray, str]:
         index = st.number_input("MNIST test image number (0–9999)", 0, 9999, key="learn_mnist_index")
         st.caption(f"MNIST test image #{index}: labelled **{mnist[1][index]}** by the people who made MNIST.")
         return mnist[0][index], f"MNIST test digit #{index}"
-    upload = st.file_uploader("A photo or scan of one handwritten digit", key="learn_upload")
+    upload = st.file_uploader("A photo or scan of one handwritten digit", key="learn_upload", max_upload_size=20)
     if upload is not None:
         try:
             steps = preprocess_digit(read_image(upload.getvalue(), name=upload.name))

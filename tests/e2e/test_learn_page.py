@@ -128,13 +128,15 @@ def test_the_drawing_carries_over_from_draw_to_learn_and_back(page):
 def test_training_replay_scrubs_a_new_runs_epochs(browser, tmp_path):
     """A run trained with snapshots, on its own server so the other browser tests keep their run list."""
     from digitlab.architectures import ArchSpec, ConvSpec
-    from digitlab.training import TrainConfig, train_run
+    from digitlab.config import TrainConfig
+    from digitlab.records import RunRecord
+    from digitlab.training import train_run
     from tests.e2e.conftest import start_app
 
     root = tmp_path / "models"
     root.mkdir()
-    train_run("classroom-small", "custom", ArchSpec(convs=(ConvSpec(8), ConvSpec(16)), dense_units=(32,)),
-              TrainConfig(epochs=4, batch_size=64, train_size=2000), command="test", root=root)
+    train_run(RunRecord.new("classroom-small", "custom", ArchSpec(convs=(ConvSpec(8), ConvSpec(16)), dense_units=(32,)),
+                            TrainConfig(epochs=4, batch_size=64, train_size=2000), command="test"), root=root)
     server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(root)})
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 2000})
@@ -142,6 +144,8 @@ def test_training_replay_scrubs_a_new_runs_epochs(browser, tmp_path):
         page.set_default_timeout(60_000)
         page.goto(url)
         page.get_by_role("link", name="Learn").wait_for()
+        # Leaving before the first page has finished its run loses the link's settings: the step opened at 1.
+        page.get_by_text("Draw a digit on the canvas").wait_for()
         page.goto(url + "/learn?step=replay&model=classroom-small&source=mnist&digit=0")
         heading = page.get_by_role("heading", name="13 · Training replay")
         heading.wait_for()
