@@ -94,7 +94,7 @@ def overlay(image: np.ndarray, heat: np.ndarray, *, cmap: str = "viridis", scale
 def heatmap(values: np.ndarray, *, colorscale: str = "gray", signed: bool = False, text: bool = False,
             hover: str = "value", height: int = 300, marks: list[tuple[int, int]] | None = None,
             box: tuple[int, int, int, int] | None = None, title: str = "", zrange=None,
-            mark_size: int = 9) -> go.Figure:
+            mark_size: int = 9, clickable: bool = False) -> go.Figure:
     """An interactive (h, w) heat map: values on hover (and in the cells when `text`), row 0 at the top.
 
     `marks` are (row, col) cells ringed in orange; `box` an inclusive (top, left, bottom, right) outline.
@@ -112,6 +112,15 @@ def heatmap(values: np.ndarray, *, colorscale: str = "gray", signed: bool = Fals
         text=np.round(values, 2) if text else None, texttemplate="%{text}" if text else None,
         colorbar=dict(thickness=10, title=dict(text=hover, side="right")), **kwargs,
     ))
+    if clickable:
+        # Heat maps send no click selections; an invisible marker on every cell does.
+        rows, cols = np.indices(values.shape)
+        figure.data[0].hoverinfo = "skip"  # the markers answer hovers (and clicks) instead
+        figure.add_trace(go.Scatter(x=cols.ravel(), y=rows.ravel(), mode="markers", showlegend=False,
+                                    customdata=values.ravel(),
+                                    hovertemplate=f"row %{{y}}, column %{{x}}<br>{hover}: %{{customdata:.3f}}<extra></extra>",
+                                    marker=dict(size=mark_size + 2, color="rgba(0,0,0,0)"),
+                                    selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
     if marks:
         rows, cols = zip(*marks)
         figure.add_trace(go.Scatter(x=cols, y=rows, mode="markers", hoverinfo="skip", showlegend=False,

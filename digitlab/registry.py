@@ -115,6 +115,7 @@ class RunInfo:
             "default": self.default,
             "status": self.status,
             "origin": record.origin,
+            "has_spec": record.spec is not None,  # what Learn's layer-by-layer panels are built from
             "arch": record.arch,
             "protocol": record.protocol,
             "test_accuracy": record.test_accuracy,

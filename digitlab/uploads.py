@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from digitlab import registry
+from digitlab.architectures import ArchSpec
 from digitlab.records import UPLOADED, ProgressEvent, RunRecord
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a 4-layer Paper S model is 20 MB; 50 MB leaves room, a bomb does not fit
@@ -355,6 +356,58 @@ def servable(model, probe: np.ndarray) -> tuple[keras.Model, list[str]]:
     return model, added
 
 
+def spec_of(model, probe: np.ndarray) -> ArchSpec | None:
+    """The ArchSpec whose `build_model` network this is, or None.
+
+    It must be that network layer for layer (names, kinds, weight shapes) and, given the
+    model's weights, read `probe` ((n, 28, 28, 1) float32) as the model does.
+
+    A network digitlab built (a `.keras` downloaded from the Models page and uploaded on
+    another server) gets its spec back, and with it everything that reads a spec (Learn's
+    layer-by-layer lesson, the architecture card); any other architecture keeps none.
+    """
+    from digitlab.architectures import ACTIVATIONS, ConvSpec, build_model
+
+    convs, dense_units, dropout, position, activation, padding, momentum = [], [], 0.0, "before_dense", None, None, 0.99
+    try:
+        for layer in model.layers:
+            kind, config = type(layer).__name__, layer.get_config()
+            if kind == "Conv2D":
+                size, stride = config["kernel_size"], config["strides"]
+                if size[0] != size[1] or stride[0] != stride[1] or padding not in (None, config["padding"]):
+                    return None
+                padding = config["padding"]
+                convs.append(ConvSpec(config["filters"], size[0], stride[0], batch_norm=False, pool=False))
+            elif kind == "BatchNormalization" and convs:
+                convs[-1] = convs[-1].replace(batch_norm=True)
+                momentum = config["momentum"]
+            elif kind == "MaxPooling2D" and convs:
+                convs[-1] = convs[-1].replace(pool=True)
+            elif kind == "Activation" and layer.name.startswith("act"):
+                activation = config["activation"]
+            elif kind == "Dropout":
+                dropout, position = config["rate"], "after_dense" if dense_units else "before_dense"
+            elif kind == "Dense" and layer.name.startswith("dense"):
+                dense_units.append(config["units"])
+        if not convs or activation not in ACTIVATIONS:
+            return None
+        spec = ArchSpec(convs=tuple(convs), dense_units=tuple(dense_units), dropout=dropout, dropout_position=position,
+                        activation=activation, padding=padding, bn_momentum=momentum,
+                        description="an uploaded network of digitlab's kind")
+        rebuilt = build_model(spec)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+    def layout(network):
+        return [(layer.name, type(layer).__name__, [tuple(w.shape) for w in layer.weights]) for layer in network.layers]
+
+    if layout(rebuilt) != layout(model):
+        return None
+    rebuilt.set_weights(model.get_weights())
+    same = np.abs(np.asarray(rebuilt(probe, training=False)) - np.asarray(model(probe, training=False))).max() <= 1e-5
+    return spec if same else None
+
+
 def evaluate(model, images: np.ndarray, labels: np.ndarray, *, progress: ProgressFn | None = None,
              batch_size: int = 500) -> dict:
     """The run's test report on `images` (n, 28, 28, 1) float32, read `batch_size` at a time.
@@ -427,7 +480,7 @@ def upload_model(data: bytes, filename: str, *, name: str | None = None, progres
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     record = RunRecord(
-        name=name, origin=UPLOADED, arch=UPLOADED, spec=None, config=None, status="complete",
+        name=name, origin=UPLOADED, arch=UPLOADED, spec=spec_of(model, images[:64]), config=None, status="complete",
         command="",  # made elsewhere: the upload's file name and digest say where it came from
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         upload={"filename": Path(filename).name, "format": suffix[1:], "bytes": len(data),

@@ -130,7 +130,7 @@ drawing_panel(model_name)
 st.divider()
 st.subheader("Or upload photos or scans")
 uploads = st.file_uploader("Images of handwritten digits (PNG, JPEG, WebP, BMP, TIFF, GIF)",
-                           accept_multiple_files=True, key="uploads") or []
+                           accept_multiple_files=True, key="uploads", max_upload_size=20) or []
 if len(uploads) > MAX_UPLOADS:
     st.warning(f"{len(uploads)} files: only the first {MAX_UPLOADS} are read.")
     uploads = uploads[:MAX_UPLOADS]

@@ -30,6 +30,19 @@ TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 PLOT = {"displayModeBar": False}
 
 
+def clicked_cell(chart_key: str) -> tuple[int, int] | None:
+    """The (row, col) last clicked on a clickable heat map, once per click; None otherwise."""
+    event = st.session_state.get(chart_key) or {}
+    points = (event.get("selection") or {}).get("points") or []
+    if not points or "x" not in points[0] or "y" not in points[0]:
+        return None
+    cell = (int(round(float(points[0]["y"]))), int(round(float(points[0]["x"]))))
+    if st.session_state.get(f"{chart_key}_seen") == cell:
+        return None
+    st.session_state[f"{chart_key}_seen"] = cell
+    return cell
+
+
 # --- Cached computation: once per (drawing bytes, model), shared by every session ---
 
 @st.cache_resource(show_spinner=False)
@@ -128,7 +141,9 @@ def spec_of(name: str) -> ArchSpec:
 
 # --- Settings from the link (step, model, settings), read once per session ---
 
-runs = ui.servable_runs()
+# The lesson's panels follow a network's ArchSpec layer by layer; an uploaded model of its own
+# architecture has none (it reads, votes and compares elsewhere like any other run).
+runs = [r for r in ui.servable_runs() if r["has_spec"]]
 names = [r["name"] for r in runs]
 if not names:
     st.error("No trained model is stored: run `python -m digitlab reproduce` first.")
@@ -226,7 +241,7 @@ def chosen_digit() -> tuple[np.ndarray, str]:
         index = st.number_input("MNIST test image number (0–9999)", 0, 9999, key="learn_mnist_index")
         st.caption(f"MNIST test image #{index}: labelled **{mnist[1][index]}** by the people who made MNIST.")
         return mnist[0][index], f"MNIST test digit #{index}"
-    upload = st.file_uploader("A photo or scan of one handwritten digit", key="learn_upload")
+    upload = st.file_uploader("A photo or scan of one handwritten digit", key="learn_upload", max_upload_size=20)
     if upload is not None:
         try:
             steps = preprocess_digit(read_image(upload.getvalue(), name=upload.name))
@@ -312,7 +327,8 @@ def load_kernel_choice() -> None:
     choice = st.session_state.learn_kernel_choice
     if choice == LEARNED:
         kernel, bias = first_filters(st.session_state.learn_model)
-        index = min(st.session_state.get("learn_filter", 0), kernel.shape[3] - 1)
+        st.session_state.learn_kernel_from = st.session_state.learn_model
+        index = min(st.session_state.get(f"learn_filter_{st.session_state.learn_model}", 0), kernel.shape[3] - 1)
         set_kernel(kernel[:, :, 0, index], bias[index])
     else:
         set_kernel(KERNEL_PRESETS[choice], 0.0)
@@ -321,14 +337,17 @@ def load_kernel_choice() -> None:
 def step_conv():
     kernel_shape = first_filters(model_name)[0].shape
     options = list(KERNEL_PRESETS) + ([LEARNED] if kernel_shape[:2] == (3, 3) else [])
-    st.session_state.setdefault("learn_kernel_choice", "Sobel x (vertical edges)")
-    if "learn_k00" not in st.session_state:
+    if st.session_state.get("learn_kernel_choice") not in options:
+        st.session_state.learn_kernel_choice = "Sobel x (vertical edges)"
+    learned_elsewhere = (st.session_state.learn_kernel_choice == LEARNED
+                         and st.session_state.get("learn_kernel_from") != model_name)
+    if "learn_k00" not in st.session_state or learned_elsewhere:  # first visit, or another model chosen since
         load_kernel_choice()
     choose, settings = st.columns([2, 3])
     with choose:
         st.selectbox("Kernel", options, key="learn_kernel_choice", on_change=load_kernel_choice)
         if st.session_state.learn_kernel_choice == LEARNED:
-            st.slider(f"Filter of {model_name}'s first layer", 0, kernel_shape[3] - 1, key="learn_filter",
+            st.slider("Filter of the model's first layer", 0, kernel_shape[3] - 1, key=f"learn_filter_{model_name}",
                       on_change=load_kernel_choice)
         st.caption("The 9 weights (edit any cell) and the bias:")
         for i in range(3):
@@ -338,10 +357,13 @@ def step_conv():
         st.number_input("bias (added to every sum)", step=0.1, format="%.3f", key="learn_bias")
     kernel = np.array([[st.session_state[f"learn_k{i}{j}"] for j in range(3)] for i in range(3)], np.float32)
     bias = float(st.session_state.learn_bias)
+    if (cell := clicked_cell("learn_conv_out")) is not None:  # a click on the output picks the pixel
+        st.session_state.learn_conv_row, st.session_state.learn_conv_col = cell
     with settings:
         # Start on the ink pixel nearest the centre: a background pixel's sum is all zeros.
         ink = np.argwhere(image > 0.5)
         start = ink[np.abs(ink - 13.5).sum(axis=1).argmin()] if len(ink) else (14, 14)
+        st.caption("Click a pixel of the output, or move the sliders:")
         row = st.slider("Output pixel: row", 0, 27, int(start[0]), key="learn_conv_row")
         col = st.slider("Output pixel: column", 0, 27, int(start[1]), key="learn_conv_col")
         relu = st.toggle("Show the output after ReLU (negatives become 0)", key="learn_conv_relu")
@@ -355,7 +377,8 @@ def step_conv():
     shown = np.maximum(output, 0) if relu else output
     right.plotly_chart(lc.heatmap(shown, colorscale=lc.DIVERGING, signed=True, hover="output", height=330,
                                   title="output" + (" after ReLU" if relu else " (red < 0 < blue)"),
-                                  marks=[(row, col)]), key="learn_conv_out", config=PLOT)
+                                  marks=[(row, col)], clickable=True), key="learn_conv_out", config=PLOT,
+                        on_select="rerun", selection_mode="points")
     cells = [[f"{maths.patch[i, j, 0]:.2f} × {maths.kernel[i, j, 0]:.2f} = {maths.products[i, j, 0]:.3f}"
               for j in range(3)] for i in range(3)]
     st.markdown(f"**Output pixel (row {row}, column {col})**: pixel × weight for the 9 cells of the patch")
@@ -469,15 +492,22 @@ def step_field():
     pick, row_col = st.columns([2, 3])
     layer = pick.selectbox("Layer", layers, index=len(layers) - 1, key="learn_field_layer")
     g = next(g for g in geometry if g.name == layer)
+    if (cell := clicked_cell(f"learn_field_map_{layer}")) is not None:  # a click on the layer's map picks the unit
+        st.session_state[f"learn_field_row_{layer}"], st.session_state[f"learn_field_col_{layer}"] = cell
     with row_col:
         row = st.slider(f"Unit row (0–{g.size - 1})", 0, g.size - 1, g.size // 2, key=f"learn_field_row_{layer}")
         col = st.slider(f"Unit column (0–{g.size - 1})", 0, g.size - 1, g.size // 2, key=f"learn_field_col_{layer}")
     region = unit_region(geometry, layer, row, col)
     top, left, bottom, right = region
-    picture, table = st.columns([2, 3])
+    picture, layer_map, table = st.columns([2, 2, 3])
     picture.image(lc.outline(image, region, scale=12),
                   caption=f"{layer} unit ({row}, {col}) sees rows {top}–{bottom}, columns {left}–{right} "
-                          f"({bottom - top + 1}×{right - left + 1} pixels)", width=336)
+                          f"({bottom - top + 1}×{right - left + 1} pixels)", width="stretch")
+    strength = seen.maps[layer].mean(axis=2)
+    layer_map.plotly_chart(lc.heatmap(strength, colorscale="Viridis", hover="mean over the maps", height=300,
+                                      title=f"{layer}: click a unit", marks=[(row, col)], clickable=True,
+                                      mark_size=max(4, 220 // g.size - 2)),
+                           key=f"learn_field_map_{layer}", config=PLOT, on_select="rerun", selection_mode="points")
     rows, previous = [], None
     for item in geometry:
         formula = "1 (one pixel)" if previous is None else (
@@ -485,7 +515,9 @@ def step_field():
         rows.append({"layer": item.name, "k": item.kernel, "s": item.stride, "∏ strides": item.jump,
                      "receptive field r (px per side)": formula, "units": f"{item.size}×{item.size}"})
         previous = item
-    table.dataframe(pd.DataFrame(rows), hide_index=True, key="learn_field_table")
+    small = st.column_config.Column(width="small")
+    table.dataframe(pd.DataFrame(rows), hide_index=True, key="learn_field_table",
+                    column_config={"k": small, "s": small, "∏ strides": small, "units": small})
     table.caption("k kernel, s stride, ∏ strides: input pixels between neighbouring units. Near the edge part of "
                   "the field falls on padding, so the outline on the picture is smaller.")
 

@@ -98,7 +98,7 @@ def upload_section() -> None:
     if not _teacher():
         st.info(f"Uploading models is {TEACHER_ONLY}.")
         return
-    file = st.file_uploader("Model file", type=["keras", "h5"],
+    file = st.file_uploader("Model file", type=["keras", "h5"], max_upload_size=uploads.MAX_UPLOAD_BYTES >> 20,
                             key=f"{UPLOAD_FILE_KEY}_{st.session_state.get(UPLOADS_DONE_KEY, 0)}")
     suggested = uploads.name_from_filename(file.name) if file is not None else ""
     name = st.text_input("Store it as", key=f"{UPLOAD_NAME_KEY}_{st.session_state.get(UPLOADS_DONE_KEY, 0)}", placeholder=suggested or "a run name",

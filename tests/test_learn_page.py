@@ -92,6 +92,28 @@ def test_editing_a_kernel_cell_changes_the_sum(app):
     assert changed != sum_line and f"**{3 * image[row, col]:.3f}**" in changed
 
 
+def test_a_learned_filter_follows_the_chosen_model(app):
+    from digitlab import registry
+
+    def grid_shows_the_sliders_filter(name):
+        kernel, bias = registry.load_model(name, root=REPO / "models").get_layer("conv1").get_weights()
+        index = app.slider(key=f"learn_filter_{name}").value
+        shown = np.array([[app.number_input(key=f"learn_k{i}{j}").value for j in range(3)] for i in range(3)])
+        assert np.allclose(shown, kernel[:, :, 0, index], atol=1e-4), (name, index)
+        assert app.number_input(key="learn_bias").value == pytest.approx(float(bias[index]), abs=1e-4)
+
+    show_step(app, "conv")
+    app.selectbox(key="learn_kernel_choice").set_value("learned filter of the model").run()
+    for name in ("paper-s-1", "paper-h"):
+        app.selectbox(key="learn_model").set_value(name).run()
+        grid_shows_the_sliders_filter(name)
+        app.slider(key=f"learn_filter_{name}").set_value(2).run()
+        assert not app.exception
+        grid_shows_the_sliders_filter(name)
+    app.selectbox(key="learn_model").set_value("digitlab").run()
+    app.selectbox(key="learn_kernel_choice").set_value("identity").run()
+
+
 def test_softmax_table_equals_the_models_probabilities(app):
     show_step(app, "softmax")
     table = app.dataframe[0].value

@@ -92,3 +92,31 @@ def test_with_a_passcode_only_the_teacher_changes_models(models, monkeypatch):
     app.checkbox(key="models_delete_confirm_paper-s-1").check().run()
     button(app, "models_delete").click().run()
     assert stored(models) == ["paper-h"]
+
+
+def test_an_uploaded_default_reads_on_draw_and_stays_out_of_learns_layer_panels(models, tmp_path):
+    import keras
+
+    from digitlab import registry, uploads
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    model.save(tmp_path / "flat.keras")
+    uploads.upload_model((tmp_path / "flat.keras").read_bytes(), "flat.keras")
+    registry.set_default("flat")
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
+    app.run()
+    assert not app.exception and app.sidebar.selectbox[0].value == "flat"  # Draw reads with it
+    app.switch_page("pages/learn.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    learn_models = app.selectbox(key="learn_model")
+    assert "flat" not in learn_models.options and learn_models.value in ("paper-h", "paper-s-1")
+
+
+def test_the_streamlit_config_parses_and_lets_a_model_upload_through():
+    import tomllib
+
+    from digitlab import uploads
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())  # a repeated table voids it all
+    assert config["server"]["maxUploadSize"] << 20 >= uploads.MAX_UPLOAD_BYTES
+    assert config["client"]["showErrorDetails"] == "none" and config["runner"]["postScriptGC"] is False

@@ -85,3 +85,25 @@ def test_a_stopped_retrain_does_not_replace_a_complete_run(reference_copy):
     assert (reference_copy / "model.keras").read_bytes() == before
     assert registry.get_run("paper-h").status == "complete"
     assert "stopped" in registry.read_failures("paper-h")[0]["message"]
+
+
+def test_a_job_failing_late_keeps_its_best_checkpoint(reference_copy, monkeypatch):
+    """A job's folder holds its best epoch so far; a failure in the final evaluation must not take it."""
+    from digitlab import training
+    from digitlab.records import JobInfo
+
+    config = TrainConfig(protocol="full", epochs=1, train_size=200, precision="float32")
+    job = RunRecord.new("job", "small", presets.get("small").spec, config, command="test", job=JobInfo())
+    registry.save_run("job", job)
+    checkpoint = (reference_copy / "model.keras").read_bytes()  # stands for the job's best epoch so far
+    (registry.run_path("job") / "model.keras").write_bytes(checkpoint)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(training, "evaluate", disk_full)
+    with pytest.raises(OSError):
+        training.train_run(job)
+    assert (registry.run_path("job") / "model.keras").read_bytes() == checkpoint
+    assert registry.read_failures("job")[0]["message"].startswith("OSError")
+    assert registry.get_run("job").status == "running"  # the worker marks it failed, keeping the checkpoint

@@ -262,3 +262,37 @@ def test_the_reproduction_table_ignores_an_uploaded_run_under_a_papers_name(mode
     uploads.upload_model(saved_bytes(tiny_model(), tmp_path), "paper-h.keras")
     runs, errors = registry.list_runs()
     assert errors == [] and papers.reproduction_rows(runs) == []
+
+
+def test_a_network_digitlab_built_gets_its_spec_back_and_teaches(models_root, tmp_path, mnist):
+    from digitlab import presets
+    from digitlab.architectures import build_model
+    from digitlab.explain import Explainer
+
+    spec = presets.get("paper-h").spec  # BatchNorm, strides, dropout after the dense layer
+    keras.utils.set_random_seed(3)
+    model = build_model(spec)
+    uploads.upload_model(saved_bytes(model, tmp_path), "downloaded.keras")
+    record = registry.get_run("downloaded").record
+    assert record.uploaded and record.spec is not None
+    assert (record.spec.convs, record.spec.dense_units, record.spec.dropout, record.spec.dropout_position) == \
+        (spec.convs, spec.dense_units, spec.dropout, spec.dropout_position)
+    images = mnist[0][:20]
+    rebuilt = registry.load_model("downloaded")  # from the spec, as a trained run
+    np.testing.assert_allclose(np.asarray(rebuilt(images)), np.asarray(model(images)), atol=1e-6)
+    assert Explainer(rebuilt).map_names  # what Learn's layer-by-layer panels read
+
+
+def test_a_look_alike_network_that_computes_differently_keeps_no_spec(models_root, tmp_path):
+    from digitlab import presets
+    from digitlab.architectures import build_model
+
+    model = build_model(presets.get("small").spec)
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["config"]["name"] == "dense1":
+            layer["config"]["activation"] = "tanh"  # same names and shapes, another function
+    look_alike = keras.Model.from_config(config)
+    look_alike.set_weights(model.get_weights())
+    uploads.upload_model(saved_bytes(look_alike, tmp_path), "look-alike.keras")
+    assert registry.get_run("look-alike").record.spec is None

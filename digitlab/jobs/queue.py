@@ -246,6 +246,7 @@ class JobManager:
         with self._locked():
             runs, _ = registry.list_runs(root=self.root)
             records = {run.name: run.record for run in runs if run.record.job is not None}
+            self._reap(records)
             problems = {}
             for name, record in records.items():
                 if record.status == "running":
@@ -265,6 +266,14 @@ class JobManager:
             for name, problem in problems.items():
                 print(f"digitlab jobs: skipped {name}: {problem}", file=sys.stderr)
             self.problems = problems
+
+    def _reap(self, records: dict[str, RunRecord]) -> None:
+        """Wait for the workers whose run no longer says `running`: an exited child nobody waits
+        for stays a zombie for as long as the server runs. A `running` one is `_check_worker`'s."""
+        for name, proc in list(self._procs.items()):
+            record = records.get(name)
+            if (record is None or record.status != "running") and proc.poll() is not None:
+                del self._procs[name]
 
     def _fail(self, name: str, error: str) -> None:
         try:

@@ -71,6 +71,26 @@ def test_draw_then_walk_every_step_and_edit_a_kernel(page, tmp_path):
                 "&& p.innerText !== before)", arg=before)
             settle(page)
             assert sum_line.inner_text() != before
+            # Clicking a pixel of the output picks it (the third chart: input, kernel, output).
+            picked = page.get_by_text(re.compile(r"^Output pixel \(row"))
+            before = picked.inner_text()
+            output = page.locator(".js-plotly-plot").nth(2).locator(".nsewdrag").first.bounding_box()
+            page.mouse.click(output["x"] + output["width"] * 0.2, output["y"] + output["height"] * 0.8)
+            page.wait_for_function(
+                "before => [...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Output pixel (row') "
+                "&& p.innerText !== before)", arg=before)
+            settle(page)
+        if step.key == "field":
+            caption = page.get_by_text(re.compile(r" unit \(\d+, \d+\) sees rows"))
+            before = caption.inner_text()
+            layer_map = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
+            page.mouse.click(layer_map["x"] + layer_map["width"] * 0.3, layer_map["y"] + layer_map["height"] * 0.3)
+            for _ in range(120):
+                if caption.inner_text() != before:
+                    break
+                page.wait_for_timeout(500)
+            assert caption.inner_text() != before, "a click on the layer's map picks another unit"
+            settle(page)
         if step.key == "break":
             page.get_by_role("button", name=re.compile("^Find it for")).click()
             page.get_by_text(re.compile(r"pixels changed by more than 0\.1")).wait_for()
@@ -108,13 +128,15 @@ def test_the_drawing_carries_over_from_draw_to_learn_and_back(page):
 def test_training_replay_scrubs_a_new_runs_epochs(browser, tmp_path):
     """A run trained with snapshots, on its own server so the other browser tests keep their run list."""
     from digitlab.architectures import ArchSpec, ConvSpec
-    from digitlab.training import TrainConfig, train_run
+    from digitlab.config import TrainConfig
+    from digitlab.records import RunRecord
+    from digitlab.training import train_run
     from tests.e2e.conftest import start_app
 
     root = tmp_path / "models"
     root.mkdir()
-    train_run("classroom-small", "custom", ArchSpec(convs=(ConvSpec(8), ConvSpec(16)), dense_units=(32,)),
-              TrainConfig(epochs=4, batch_size=64, train_size=2000), command="test", root=root)
+    train_run(RunRecord.new("classroom-small", "custom", ArchSpec(convs=(ConvSpec(8), ConvSpec(16)), dense_units=(32,)),
+                            TrainConfig(epochs=4, batch_size=64, train_size=2000), command="test"), root=root)
     server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(root)})
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 2000})
@@ -122,6 +144,8 @@ def test_training_replay_scrubs_a_new_runs_epochs(browser, tmp_path):
         page.set_default_timeout(60_000)
         page.goto(url)
         page.get_by_role("link", name="Learn").wait_for()
+        # Leaving before the first page has finished its run loses the link's settings: the step opened at 1.
+        page.get_by_text("Draw a digit on the canvas").wait_for()
         page.goto(url + "/learn?step=replay&model=classroom-small&source=mnist&digit=0")
         heading = page.get_by_role("heading", name="13 · Training replay")
         heading.wait_for()
