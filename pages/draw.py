@@ -93,8 +93,9 @@ def drawing_panel(model_name: str) -> None:
                              "digitlab_clear": st.session_state.clear_count},
             key="canvas",
         )
-        if (canvas.json_data or {}).get("objects") is not None:
-            st.session_state[ui.DRAWING_KEY] = canvas.json_data["objects"]  # Learn opens with this drawing
+        raw = canvas.json_data  # what the browser sent: any JSON at all
+        if isinstance(raw, dict) and isinstance(raw.get("objects"), list):
+            st.session_state[ui.DRAWING_KEY] = raw["objects"]  # Learn opens with this drawing
     if st.session_state.pop("draw_rerun_page", False):
         st.rerun()
     png = reading_cache.canvas_png(canvas)
@@ -137,8 +138,7 @@ number_mode = st.session_state.get("number_mode", True)
 runs = reading_cache.roster()
 rows = []
 for upload in uploads:
-    result = reading_cache.upload_view(upload.file_id, upload.name, model_name, number_mode, runs,
-                                       _data=upload.getvalue())
+    result = reading_cache.upload_view(upload.file_id, upload.name, model_name, number_mode, runs, _upload=upload)
     if isinstance(result, str):
         st.error(result)
         rows.append({"file": upload.name, "reads": "—", "confidence": None, "note": result})

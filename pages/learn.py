@@ -19,7 +19,7 @@ from digitlab.imageio import ImageError, read_image
 from digitlab.preprocessing import preprocess_digit
 from digitlab.snapshots import load_replay
 from digitlab.softmax import softmax_steps
-from pages import ui
+from pages import reading_cache, ui
 
 ui.require_shell("pages/learn.py")
 
@@ -199,16 +199,25 @@ def canvas_drawing() -> np.ndarray | None:
         initial_drawing={"objects": st.session_state.learn_initial,
                          "digitlab_clear": st.session_state.learn_clear_count},
     )
-    objects = (canvas.json_data or {}).get("objects")
+    raw = canvas.json_data  # what the browser sent: any JSON at all
+    objects = raw["objects"] if isinstance(raw, dict) and isinstance(raw.get("objects"), list) else None
     if objects is not None:
         st.session_state[ui.DRAWING_KEY] = objects  # Draw opens with this drawing
     strokes = objects or st.session_state.learn_initial
-    if canvas.image_data is not None and objects:
-        rgba = np.ascontiguousarray(canvas.image_data, dtype=np.uint8)
-    elif strokes:
-        # A drawing brought from Draw: the canvas shows it but sends no picture before the next stroke.
-        rgba = render_strokes(strokes, width=460, height=280)
-    else:
+    # The canvas's raw PNG through the canvas's limits, never `image_data` (Pillow, no limits).
+    png = reading_cache.canvas_png(canvas) if objects else None
+    try:
+        if isinstance(png, str):
+            raise ImageError(png)
+        if png is not None:
+            rgba = reading_cache.read_canvas(png)
+        elif strokes:
+            # A drawing brought from Draw: the canvas shows it but sends no picture before the next stroke.
+            rgba = render_strokes(strokes, width=460, height=280)
+        else:
+            return None
+    except ImageError as error:
+        st.error(str(error))
         return None
     image_bytes = picture_from_rgba(rgba.tobytes(), rgba.shape)
     return None if image_bytes is None else _image(image_bytes)

@@ -31,6 +31,7 @@ def roster() -> tuple[tuple, ...]:
         except OSError:
             continue
         rows.append((run["name"], run["path"], stamp, run["mnist_test_accuracy"], run["params"]))
+    ui.predictor_pool().forget_except(row[0] for row in rows)  # deleted runs' models leave memory
     return tuple(rows)
 
 
@@ -50,7 +51,7 @@ def _active(model_name: str, runs: tuple[tuple, ...]):
 def canvas_view(png: bytes, model_name: str, number: bool, runs: tuple[tuple, ...]) -> PictureView | str:
     """The reading of the canvas's PNG and every model's vote, or the one line saying why it was refused."""
     try:
-        rgba = read_image(png, name="the drawing", max_bytes=CANVAS_MAX_BYTES, max_pixels=CANVAS_MAX_PIXELS)
+        rgba = read_canvas(png)
     except ImageError as error:
         return str(error)
     try:
@@ -61,11 +62,15 @@ def canvas_view(png: bytes, model_name: str, number: bool, runs: tuple[tuple, ..
 
 
 @st.cache_data(max_entries=200, show_spinner=False)
-def upload_view(file_id: str, name: str, model_name: str, number: bool, runs: tuple[tuple, ...], _data: bytes
+def upload_view(file_id: str, name: str, model_name: str, number: bool, runs: tuple[tuple, ...], _upload
                 ) -> PictureView | str:
-    """An uploaded file read once (keyed by its upload's id, not its bytes), or the one line saying why not."""
+    """An uploaded file read once (keyed by its upload's id, not its bytes), or the one line saying why not.
+
+    `_upload` (Streamlit's UploadedFile, not hashed) is only read on a miss: copying 20 files of
+    20 MB on every rerun would cost more than the page.
+    """
     try:
-        rgba = read_image(_data, name=name)
+        rgba = read_image(_upload.getvalue(), name=name)
         predictor = _active(model_name, runs)
     except (ImageError, ModelUnavailable) as error:
         return str(error)
@@ -81,6 +86,11 @@ def strokes_png(objects: list, *, width: int, height: int) -> bytes | None:
     rgba = render_strokes(objects, width=width, height=height)
     ok, png = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
     return png.tobytes() if ok else None
+
+
+def read_canvas(png: bytes):
+    """(h, w, 4) uint8 RGBA of the canvas's PNG, within the canvas's limits; raises ImageError (one line)."""
+    return read_image(png, name="the drawing", max_bytes=CANVAS_MAX_BYTES, max_pixels=CANVAS_MAX_PIXELS)
 
 
 def canvas_png(canvas) -> bytes | str | None:

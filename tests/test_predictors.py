@@ -28,6 +28,11 @@ def test_each_model_loads_once_and_again_only_when_its_file_changes(tmp_path):
     os.utime(paths["a"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     pool.get("a", paths["a"])
     assert calls == ["a", "b", "a"]
+    pool.forget_except(["b"])  # run a was deleted: its model leaves memory, b stays loaded
+    pool.get("b", paths["b"])
+    assert calls == ["a", "b", "a"]
+    pool.get("a", paths["a"])
+    assert calls == ["a", "b", "a", "a"]
 
 
 def test_a_broken_model_is_one_line_tried_once(tmp_path):

@@ -50,6 +50,7 @@ class Session:
     events: list[Event] = field(default_factory=list)
     widgets: dict[str, Widget] = field(default_factory=dict)  # user key ("canvas") -> its id and fragment
     page_script_hash: str = ""
+    pages: dict[str, str] = field(default_factory=dict)  # the app's pages: URL path -> page_script_hash
     received_bytes: int = 0
 
     async def connect(self) -> None:
@@ -125,10 +126,18 @@ class Session:
         self.events.append(Event(time.perf_counter(), "closed"))
         self._changed.set()
 
+    def _learn_pages(self, app_pages) -> None:
+        for page in app_pages:
+            if page.page_script_hash not in self.pages.values():
+                self.pages[(page.url_pathname or page.page_name or "draw").lower()] = page.page_script_hash
+
     def _handle(self, message: ForwardMsg, now: float) -> None:
         kind = message.WhichOneof("type")
         if kind == "new_session":
             self.page_script_hash = message.new_session.page_script_hash
+            self._learn_pages(message.new_session.app_pages)
+        elif kind == "navigation":  # st.navigation's pages
+            self._learn_pages(message.navigation.app_pages)
         elif kind == "script_finished":
             self.events.append(Event(now, "finished", ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)))
         elif kind == "session_event" and message.session_event.WhichOneof("type") == "script_compilation_exception":

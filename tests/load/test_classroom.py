@@ -2,12 +2,13 @@
 
 import io
 import json
+import statistics
 import time
 
 import pytest
 from PIL import Image
 
-from tests.load.classroom import play, process_rss_mb, run_async, serve
+from tests.load.classroom import play, process_cpu_seconds, process_rss_mb, run_async, serve
 from tests.load.drawings import canvas_drawings, canvas_value
 from tests.load.protocol import Session
 
@@ -78,6 +79,59 @@ def test_values_no_canvas_sends_are_refused_with_one_line_and_the_session_goes_o
         # The same session still reads a real drawing.
         answer, *_ = await _send(session, drawing.value, ("answer",))
         assert answer is not None and answer.kind == "answer", answer
+        await session.close()
+
+    run_async(scenario())
+
+
+def test_a_draw_stroke_costs_the_server_little_cpu(server):
+    """The budget is 50 ms of server CPU per stroke (median; 40–45 ms measured on 2 shared cores).
+
+    The bound here is generous for noisy CI, yet far below the 300+ ms a stroke cost when
+    Streamlit cleared Keras's session after every run or the whole page reran.
+    """
+    url, pid = server
+
+    async def strokes():
+        session = Session(url)
+        await session.connect()
+        await session.wait_for(session.rerun(), ("finished",), 120)
+        samples = []
+        for index, drawing in enumerate(canvas_drawings(13, seed=7)):
+            before = process_cpu_seconds(pid)
+            event, *_ = await _send(session, drawing.value, ("answer",))
+            assert event is not None and event.kind == "answer", event
+            if index >= 3:  # the first strokes may load models
+                samples.append(process_cpu_seconds(pid) - before)
+        await session.close()
+        return samples
+
+    samples = run_async(strokes())
+    assert statistics.median(samples) <= 0.120, samples
+
+
+def test_the_learn_page_refuses_the_same_crafted_canvas_value(server):
+    url, pid = server
+
+    async def scenario():
+        session = Session(url)
+        await session.connect()
+        await session.wait_for(session.rerun(), ("finished",), 120)
+        assert "learn" in session.pages, session.pages
+        session.page_script_hash = session.pages["learn"]
+        opened = await session.wait_for(session.rerun(), ("finished",), 180)
+        assert opened is not None and opened.kind == "finished" and "learn_canvas" in session.widgets, opened
+        rss_before = process_rss_mb(pid)
+        canvas = session.widgets["learn_canvas"]
+        mark = session.rerun({"learn_canvas": ("json_value", _bomb_value())}, fragment_id=canvas.fragment_id)
+        start = time.perf_counter()
+        refused = await session.wait_for(mark, ("error",), 60)
+        seconds = time.perf_counter() - start
+        await session.wait_for(mark, ("finished",), 60)
+        assert refused is not None and refused.kind == "error", (refused, session.problems(mark))
+        assert "the drawing: image too large" in refused.text
+        assert seconds < 3.0 and process_rss_mb(pid) - rss_before < 100
+        assert not [e for e in session.problems(mark) if e.kind == "exception"]
         await session.close()
 
     run_async(scenario())
