@@ -29,5 +29,6 @@ with st.sidebar:
 
 st.session_state[ui.SHELL_KEY] = True
 if ui.WANTED_PAGE_KEY in st.session_state:  # a page opened before the shell had ever run
-    st.switch_page(st.session_state.pop(ui.WANTED_PAGE_KEY))
+    page, query_params = st.session_state.pop(ui.WANTED_PAGE_KEY)
+    st.switch_page(page, query_params=query_params)
 navigation.run()

@@ -28,7 +28,8 @@ def require_shell(page: str) -> None:
     the visitor.
     """
     if not st.session_state.get(SHELL_KEY):
-        st.session_state[WANTED_PAGE_KEY] = page
+        # The address's settings (a Learn link's step and model) go along: a detour must not lose them.
+        st.session_state[WANTED_PAGE_KEY] = (page, st.query_params.to_dict())
         st.switch_page("streamlit_app.py")
 
 
