@@ -589,6 +589,7 @@ def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records: list[di
 
     step_s, flops_per_s, used = timing_model(records)
     sizes = data_module.planned_sizes(config.protocol, config.train_size)
+    sizes["train"] += strokes.styles_count(sizes["train"], config.styles_share)  # generated styles train too
     flops = flops_per_image(spec)
     steps = math.ceil(sizes["train"] / config.batch_size)
     train_s = steps * step_s + sizes["train"] * 3 * flops / flops_per_s
