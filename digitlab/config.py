@@ -11,6 +11,7 @@ import numpy as np
 
 from digitlab import data
 from digitlab.architectures import ArchSpec, flops_per_image
+from digitlab.strokes import styles_count
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -178,6 +179,7 @@ def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records) -> dict
     """
     step_s, flops_per_s, used = timing_model(records)
     sizes = data.planned_sizes(config.protocol, config.train_size)
+    sizes["train"] += styles_count(sizes["train"], config.styles_share)  # generated styles train too
     flops = flops_per_image(spec)
     steps = math.ceil(sizes["train"] / config.batch_size)
     train_s = steps * step_s + sizes["train"] * 3 * flops / flops_per_s

@@ -20,8 +20,9 @@ import numpy as np
 
 from digitlab.preprocessing import preprocess_digit
 
-Point = tuple[float, float]  # (x, y) in a unit box: x rightwards, y downwards, the digit's height is 1
-Strokes = list[np.ndarray]  # each (n, 2) float64 points of one pen-down path, in unit coordinates
+# Each stroke is (n, 2) float64 points (x, y) of one pen-down path: in a unit box (x rightwards,
+# y downwards, the digit's height 1) as a style draws it, in pixels once a writer has.
+Strokes = list[np.ndarray]
 
 
 # ---------------------------------------------------------------- path helpers (unit coordinates)

@@ -110,3 +110,16 @@ def test_the_default_model_reads_every_style(held_out):
     reads = Predictor.load("default").predict(images.astype(np.float32) / 255).argmax(axis=1)
     rates = {name: float((reads[names == name] == labels[names == name]).mean()) for name in strokes.STYLE_NAMES}
     assert min(rates.values()) >= STYLE_BAR, rates
+
+
+def test_the_train_command_takes_a_styles_share_and_the_background_job_passes_it_on():
+    from digitlab.architectures import PRESETS
+    from digitlab.cli import build_parser
+    from digitlab.jobs import training_command
+    from digitlab.training import CONFIG_PRESETS
+
+    args = build_parser().parse_args(["train", "--arch", "paper-s-2", "--styles-share", "0.2"])
+    assert args.styles_share == 0.2
+    config = CONFIG_PRESETS["paper-s-2"].replace(styles_share=0.2)
+    assert "--styles-share 0.2" in training_command("run", "paper-s-2", PRESETS["paper-s-2"], config)
+    assert "--styles-share" not in training_command("run", "digitlab", PRESETS["digitlab"], CONFIG_PRESETS["digitlab"])
