@@ -113,13 +113,12 @@ def test_the_default_model_reads_every_style(held_out):
 
 
 def test_the_train_command_takes_a_styles_share_and_the_background_job_passes_it_on():
-    from digitlab.architectures import PRESETS
+    from digitlab import presets
     from digitlab.cli import build_parser
-    from digitlab.jobs import training_command
-    from digitlab.training import CONFIG_PRESETS
 
     args = build_parser().parse_args(["train", "--arch", "paper-s-2", "--styles-share", "0.2"])
     assert args.styles_share == 0.2
-    config = CONFIG_PRESETS["paper-s-2"].replace(styles_share=0.2)
-    assert "--styles-share 0.2" in training_command("run", "paper-s-2", PRESETS["paper-s-2"], config)
-    assert "--styles-share" not in training_command("run", "digitlab", PRESETS["digitlab"], CONFIG_PRESETS["digitlab"])
+    paper_s, digitlab = presets.get("paper-s-2"), presets.get("digitlab")
+    config = paper_s.config.replace(styles_share=0.2)
+    assert "--styles-share 0.2" in presets.training_command("run", "paper-s-2", paper_s.spec, config)
+    assert "--styles-share" not in presets.training_command("run", "digitlab", digitlab.spec, digitlab.config)
