@@ -31,13 +31,17 @@ def models_copy(tmp_path_factory):
     return root
 
 
-def start_app(env: dict | None = None, timeout: float = 120, port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """Start the app on `port` (a free one by default) and wait until it answers; returns the server and its URL."""
+def start_app(env: dict | None = None, timeout: float = 120, port: int | None = None,
+              cwd: Path = REPO) -> tuple[subprocess.Popen, str]:
+    """Start the app of checkout `cwd` on `port` (a free one by default) and wait until it answers.
+
+    Returns the server and its URL.
+    """
     port = port or free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout
@@ -48,7 +52,7 @@ def start_app(env: dict | None = None, timeout: float = 120, port: int | None = 
         except OSError:
             time.sleep(0.5)
     server.kill()
-    raise RuntimeError(f"the app server did not start within {timeout:.0f} s")
+    raise RuntimeError(f"the app server in {cwd} did not start within {timeout:.0f} s")
 
 
 @pytest.fixture(scope="session")

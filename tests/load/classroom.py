@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,24 +227,9 @@ def run_async(coroutine):
 
 def start_server(checkout: Path, models: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
     """`streamlit run streamlit_app.py` in `checkout` on a free loopback port, with `models` as its models folder."""
-    from tests.e2e.conftest import free_port
+    from tests.e2e.conftest import start_app
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=checkout, env={**os.environ, "DIGITLAB_MODELS": str(models)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError(f"the app in {checkout} did not start within {timeout:.0f} s")
+    return start_app({**os.environ, "DIGITLAB_MODELS": str(models)}, timeout=timeout, cwd=checkout)
 
 
 @contextlib.contextmanager
