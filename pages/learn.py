@@ -135,6 +135,17 @@ def replay(name: str):
     return load_replay(registry.get_run(name).path)
 
 
+@st.cache_resource(max_entries=512, show_spinner=False)
+def heatmap(values: np.ndarray, **options) -> go.Figure:
+    """`lesson_charts.heatmap`, built once per (values, options) and shared read-only by every session.
+
+    Building and validating Plotly figures is most of a panel's server time (profiled); Back/Next,
+    a revisited kernel and every student on the same digit ask for the same figures again. A resource, not data: `st.plotly_chart` only reads
+    the figure (it copies it with `to_dict`), and unpickling a copy would validate it all again.
+    """
+    return lc.heatmap(values, **options)
+
+
 def spec_of(name: str) -> ArchSpec:
     return run_record(name).spec
 
@@ -311,7 +322,7 @@ link = {"step": step.key, "model": model_name}
 # --- One function per step: lays out its widgets, asks the library, draws the answer ---
 
 def step_input():
-    figure = lc.heatmap(image, colorscale="gray", hover="pixel value (0 black … 1 ink)", height=520)
+    figure = heatmap(image, colorscale="gray", hover="pixel value (0 black … 1 ink)", height=520)
     st.plotly_chart(figure, key="learn_input_map", config=PLOT)
     st.caption(f"{int((image > 0).sum())} of 784 pixels hold some ink; the brightest is {image.max():.2f}.")
 
@@ -370,12 +381,12 @@ def step_conv():
     output = convolve(image, kernel, bias)
     maths = pixel_arithmetic(image, kernel, bias=bias, row=row, col=col)
     left, middle, right = st.columns([4, 3, 4])
-    left.plotly_chart(lc.heatmap(image, hover="pixel", height=330, title="input (3×3 patch outlined)",
+    left.plotly_chart(heatmap(image, hover="pixel", height=330, title="input (3×3 patch outlined)",
                                  box=(row - 1, col - 1, row + 1, col + 1)), key="learn_conv_in", config=PLOT)
-    middle.plotly_chart(lc.heatmap(kernel, colorscale=lc.DIVERGING, signed=True, text=True, hover="weight",
+    middle.plotly_chart(heatmap(kernel, colorscale=lc.DIVERGING, signed=True, text=True, hover="weight",
                                    height=330, title="kernel"), key="learn_conv_kernel", config=PLOT)
     shown = np.maximum(output, 0) if relu else output
-    right.plotly_chart(lc.heatmap(shown, colorscale=lc.DIVERGING, signed=True, hover="output", height=330,
+    right.plotly_chart(heatmap(shown, colorscale=lc.DIVERGING, signed=True, hover="output", height=330,
                                   title="output" + (" after ReLU" if relu else " (red < 0 < blue)"),
                                   marks=[(row, col)], clickable=True), key="learn_conv_out", config=PLOT,
                         on_select="rerun", selection_mode="points")
@@ -432,14 +443,14 @@ def step_pool():
     between = "after batch norm + ReLU" if has_bn else "after ReLU"
     cols = st.columns(3)
     size = raw.shape[0]
-    cols[0].plotly_chart(lc.heatmap(raw[..., channel], colorscale=lc.DIVERGING, signed=True, height=320,
+    cols[0].plotly_chart(heatmap(raw[..., channel], colorscale=lc.DIVERGING, signed=True, height=320,
                                     hover="convolution output", title=f"{layer}: {size}×{size}, signed"),
                          key="learn_pool_raw", config=PLOT)
-    cols[1].plotly_chart(lc.heatmap(act[..., channel], colorscale="Viridis", height=320, hover="activation",
+    cols[1].plotly_chart(heatmap(act[..., channel], colorscale="Viridis", height=320, hover="activation",
                                     title=f"{between}; ◻ = window winner",
                                     marks=marked,
                                     mark_size=max(3, 280 // size - 2)), key="learn_pool_act", config=PLOT)
-    cols[2].plotly_chart(lc.heatmap(pooled, colorscale="Viridis", height=320, hover="window maximum",
+    cols[2].plotly_chart(heatmap(pooled, colorscale="Viridis", height=320, hover="window maximum",
                                     title=f"2×2 max pooled: {pooled.shape[0]}×{pooled.shape[1]}",
                                     zrange=(float(act[..., channel].min()), float(act[..., channel].max()))),
                          key="learn_pool_pooled", config=PLOT)
@@ -481,7 +492,7 @@ def step_filters():
     st.image(picture, width="stretch" if count > 32 else "content", caption="filter 0 at the top left, in rows")
     if not projector and st.toggle("Show one filter's numbers", key="learn_filter_values"):
         index = st.slider("Filter", 0, count - 1, 0, key="learn_filter_pick")
-        st.plotly_chart(lc.heatmap(kernel[:, :, 0, index], colorscale=lc.DIVERGING, signed=True, text=True,
+        st.plotly_chart(heatmap(kernel[:, :, 0, index], colorscale=lc.DIVERGING, signed=True, text=True,
                                    hover="weight", height=300, title=f"filter {index}, bias {bias[index]:.3f}"),
                         key="learn_filter_map", config=PLOT)
 
@@ -504,7 +515,7 @@ def step_field():
                   caption=f"{layer} unit ({row}, {col}) sees rows {top}–{bottom}, columns {left}–{right} "
                           f"({bottom - top + 1}×{right - left + 1} pixels)", width="stretch")
     strength = seen.maps[layer].mean(axis=2)
-    layer_map.plotly_chart(lc.heatmap(strength, colorscale="Viridis", hover="mean over the maps", height=300,
+    layer_map.plotly_chart(heatmap(strength, colorscale="Viridis", hover="mean over the maps", height=300,
                                       title=f"{layer}: click a unit", marks=[(row, col)], clickable=True,
                                       mark_size=max(4, 220 // g.size - 2)),
                            key=f"learn_field_map_{layer}", config=PLOT, on_select="rerun", selection_mode="points")
@@ -714,15 +725,30 @@ def step_replay():
 RENDER = {"input": step_input, "conv": step_conv, "size": step_size, "pool": step_pool, "maps": step_maps,
           "filters": step_filters, "field": step_field, "softmax": step_softmax, "look": step_look,
           "card": step_card, "depth": step_depth, "break": step_break, "replay": step_replay}
-RENDER[step.key]()
 
-# The address bar holds the lesson's state: a copied link opens this step, model and settings.
-source = st.session_state.get("learn_source") or "Draw"
-link["source"] = ("draw", "mnist", "upload")[SOURCES.index(source)]
-if source == "MNIST test digit":
-    link["digit"] = st.session_state.learn_mnist_index
-if projector:
-    link["projector"] = "1"
-wanted = {key: str(value) for key, value in link.items() if value is not None}
-if dict(st.query_params) != wanted:
-    st.query_params.from_dict(wanted)
+
+def write_link() -> None:
+    """The address bar holds the lesson's state: a copied link opens this step, model and settings."""
+    source = st.session_state.get("learn_source") or "Draw"
+    link["source"] = ("draw", "mnist", "upload")[SOURCES.index(source)]
+    if source == "MNIST test digit":
+        link["digit"] = st.session_state.learn_mnist_index
+    if projector:
+        link["projector"] = "1"
+    wanted = {key: str(value) for key, value in link.items() if value is not None}
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+@st.fragment
+def step_panel(key: str) -> None:
+    """The step's live panel: a change to its own widgets (a kernel cell, a slider) reruns only this.
+
+    The drawing, the model's reading, the navigation and the step's text above are neither
+    recomputed nor sent again; the panel's settings can change the link, so it is written here.
+    """
+    RENDER[key]()
+    write_link()
+
+
+step_panel(step.key)

@@ -109,6 +109,18 @@ def test_a_link_opens_the_lesson_at_its_step_model_and_settings(page, app_url):
     page.wait_for_url(re.compile(r"model=paper-s-2.*t=4\.0"))
 
 
+def test_a_setting_changed_in_the_panel_reaches_the_link(page, app_url):
+    # The step's panel reruns alone (a fragment), so it must write the address bar itself.
+    page.goto(app_url + "/learn?step=softmax&source=mnist&digit=0")
+    page.get_by_role("heading", name="8 · Softmax").wait_for()
+    settle(page)
+    page.wait_for_url(re.compile(r"[?&]t=1\.0(&|$)"))
+    page.get_by_role("slider").first.press("ArrowRight")  # temperature 1.0 -> 2.0
+    page.wait_for_url(re.compile(r"[?&]t=2\.0(&|$)"))
+    settle(page)
+    no_error_box(page)
+
+
 def test_the_drawing_carries_over_from_draw_to_learn_and_back(page):
     page.get_by_text("Draw a digit on the canvas").wait_for()
     draw(page, "7", left=200, top=60, scale=1.2)
