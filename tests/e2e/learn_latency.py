@@ -15,16 +15,14 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from digitlab import lesson
 from tests.load.classroom import process_cpu_seconds
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, start_app
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, start_app
 
 SETTLED = ("heading => [...document.querySelectorAll('h2')].some(h => h.innerText.startsWith(heading)) && "
            "document.querySelectorAll('[data-stale=\"true\"]').length === 0")
@@ -46,21 +44,7 @@ def walk(page, url: str) -> list[float]:
 
 def start_checkout(checkout: Path, env: dict) -> tuple[subprocess.Popen, str]:
     """The app of another checkout, on this checkout's stored models."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=checkout, env={**env, "DIGITLAB_MODELS": str(REPO / "models")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError(f"the app of {checkout} did not start")
+    return start_app({**env, "DIGITLAB_MODELS": str(REPO / "models")}, timeout=120, cwd=checkout)
 
 
 def edit_kernel(page, url: str, answered: list[float], pid: int, cpu: list[float]) -> list[float]:
