@@ -7,8 +7,7 @@ import os
 from dataclasses import dataclass
 
 from digitlab.architectures import ArchSpec, flops_per_image, parameter_count
-from digitlab.config import TrainConfig
-from digitlab.data import planned_sizes
+from digitlab.config import TrainConfig, training_images
 
 PASSCODE_ENV = "DIGITLAB_TEACHER_PASSCODE"
 
@@ -68,7 +67,7 @@ def check_job(spec: ArchSpec, config: TrainConfig, person: Person, queued_by_the
     if multiply_adds > limits.max_multiply_adds:
         raise ValueError(f"this network needs {multiply_adds / 1e6:,.0f} M multiply-adds per image; students may "
                          f"train up to {limits.max_multiply_adds / 1e6:,.0f} M: use fewer or smaller filters")
-    images = planned_sizes(config.protocol, config.train_size)["train"] * config.epochs
+    images = training_images(config) * config.epochs
     if images > limits.max_epoch_images:
         raise ValueError(f"{config.epochs} epochs of {images // config.epochs:,} images are {images:,} training "
                          f"images; students may train up to {limits.max_epoch_images:,}: use fewer epochs or images")

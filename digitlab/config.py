@@ -43,6 +43,7 @@ class TrainConfig:
     strategy: str = "auto"
     augment: bool = False
     styles_share: float = 0.0  # share of the training set drawn from `strokes` (styles MNIST lacks)
+    boxed_share: float = 0.0  # share of it stretched to fill a box (`strokes.fill_box`), aspect ratio lost
 
     def __post_init__(self):
         if self.protocol not in data.PROTOCOLS:
@@ -61,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
         if not 0 <= self.styles_share <= 0.5:
             raise ValueError("styles share must be between 0 and 0.5 (MNIST stays the bulk of training)")
+        if not 0 <= self.boxed_share <= 0.5:
+            raise ValueError("boxed share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         if self.train_size is not None and self.train_size < 10:
             raise ValueError("training-set size must be at least 10 (one image per digit)")
 
@@ -108,6 +111,9 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
          switch=True),
     Flag("styles_share", "--styles-share", float,
          help="share of the training set drawn as writing styles MNIST lacks (digitlab/strokes.py)"),
+    Flag("boxed_share", "--boxed-share", float,
+         help="share of the training set made of its digits stretched to fill a box, aspect ratio lost "
+              "(as forms and some scanners keep them)"),
     Flag("restore_best", "--restore-best", help="keep the epoch of lowest validation loss (else the last epoch)",
          switch=True),
 )
@@ -170,6 +176,13 @@ def timing_model(records) -> tuple[float, float, int]:
     return FALLBACK_STEP_S, FALLBACK_FLOPS_PER_S, 0
 
 
+def training_images(config: TrainConfig) -> int:
+    """How many images one epoch trains on: MNIST's part, the generated styles and the boxed copies."""
+    count = data.planned_sizes(config.protocol, config.train_size)["train"]
+    count += styles_count(count, config.styles_share)
+    return count + styles_count(count, config.boxed_share)
+
+
 def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records) -> dict:
     """Rough seconds per epoch before training: training steps plus the validation pass.
 
@@ -179,7 +192,7 @@ def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records) -> dict
     """
     step_s, flops_per_s, used = timing_model(records)
     sizes = data.planned_sizes(config.protocol, config.train_size)
-    sizes["train"] += styles_count(sizes["train"], config.styles_share)  # generated styles train too
+    sizes["train"] = training_images(config)
     flops = flops_per_image(spec)
     steps = math.ceil(sizes["train"] / config.batch_size)
     train_s = steps * step_s + sizes["train"] * 3 * flops / flops_per_s

@@ -246,6 +246,7 @@ def _find_ink(rgba) -> _Ink:
     frame = np.concatenate([luminance[0], luminance[-1], luminance[1:-1, 0], luminance[1:-1, -1]])
     frame_paper = int(np.median(frame))
     even_frame = np.mean(np.abs(frame.astype(np.int16) - frame_paper) <= FRAME_EVEN_LEVELS) >= FRAME_EVEN
+    filled = False  # a small clean picture that its digit fills, paper and ink joined by ramps
     if abs(frame_paper - paper) > FRAME_DISAGREES and even_frame:
         paper = frame_paper
     elif luminance.size <= SMALL_PICTURE and histogram[max(paper - 2, 0) : paper + 3].sum() < RARE_LEVEL * luminance.size:
@@ -254,6 +255,7 @@ def _find_ink(rgba) -> _Ink:
         ends = (_level(histogram, 0.01), _level(histogram, 0.99))
         near = [np.mean(np.abs(frame.astype(np.int16) - end) <= FRAME_EVEN_LEVELS * 2) for end in ends]
         paper = ends[int(np.argmax(near))]
+        filled = True
     # The ink is the tail that reaches further from the paper; ink on gray paper can be darker
     # than the paper and still below mid-gray, so a fixed 128 would misjudge it.
     ink_is_dark = paper - _level(histogram, 0.005) > _level(histogram, 0.995) - paper
@@ -261,7 +263,10 @@ def _find_ink(rgba) -> _Ink:
     # A digit filling a small clean picture (a tight crop, an enlarged scan) leaves less than half
     # of it paper; its frame is still mostly paper, where a photo's noise never holds one level.
     frame = np.concatenate([at_paper[0], at_paper[-1], at_paper[1:-1, 0], at_paper[1:-1, -1]])
-    flat_paper = at_paper.mean() >= 0.5 or (at_paper.mean() >= FLAT_SHARE and frame.mean() >= FLAT_FRAME)
+    # A thick digit enlarged to fill its picture leaves hardly any pixel at the paper's exact
+    # level, yet it is as clean as a canvas: a photo's noise never makes such a ramp.
+    flat_paper = (at_paper.mean() >= 0.5 or (at_paper.mean() >= FLAT_SHARE and frame.mean() >= FLAT_FRAME)
+                  or filled)
     if flat_paper:
         # A canvas or a clean digital image: the paper is one level, ink is whatever departs from it.
         away_from_paper = (luminance.astype(np.float32) - paper) * (-1 / 255 if ink_is_dark else 1 / 255)

@@ -134,6 +134,15 @@ def four_one_stroke(r):
     return [line((0.3, 0.0), (0.06, 0.6), (0.95, 0.6), (stem, _u(r, 0.0, 0.1)), (stem - 0.03, 1.0))]
 
 
+def four_chair(r):
+    # The open-top four in one stroke, rounded: down the left, curving into the bar, up to the
+    # stem's top and down it (a "Ч"; a fast hand closes the bottom corner into a curve).
+    stem, round_ = _u(r, 0.62, 0.78), _u(r, 0.05, 0.2)
+    left = spline([(0.12, 0.0), (0.1, 0.3), (0.14 + round_ / 2, 0.55 + round_ / 3), (0.45, 0.6 + round_ / 4),
+                   (0.95, 0.56)])
+    return [join(left, line((0.95, 0.56), (stem, _u(r, -0.02, 0.08)), (stem - 0.04, 1.0))[1:])]
+
+
 def five_plain(r):
     return [join(line((0.2, 0.02), (0.15, 0.45)), spline([(0.15, 0.45), (0.55, 0.38), (0.85, 0.65), (0.55, 0.98),
                                                             (0.1, 0.88)])[1:]),
@@ -217,6 +226,15 @@ def nine_tail_left(r):
     return [join(loop, tail[1:])]
 
 
+def nine_hook(r):
+    # A round loop and a tail that hooks left and back up towards the loop, as a cursive "g".
+    radius = _u(r, 0.2, 0.3)
+    loop = arc(0.55, radius, radius * _u(r, 1.0, 1.4), radius, 0, -360)
+    rise = _u(r, 0.15, 0.45)
+    tail = spline([loop[-1], (0.85, 0.6), (0.62, 0.95), (0.3, 0.98), (0.12, 0.95 - rise)])
+    return [join(loop, tail[1:])]
+
+
 def zero_plain(r):
     start = _u(r, -120, -60)
     return [arc(0.5, 0.5, 0.5, 0.5, start, start - 360 - _u(r, 0, 25))]
@@ -250,6 +268,7 @@ STYLES: tuple[Style, ...] = (
     Style("four", 4, four_closed, (0.6, 0.85), False),
     Style("four-open", 4, four_open, (0.6, 0.85), True),
     Style("four-one-stroke", 4, four_one_stroke, (0.6, 0.85), True),
+    Style("four-chair", 4, four_chair, (0.6, 0.85), True),
     Style("five", 5, five_plain, (0.55, 0.75), False),
     Style("five-one-stroke", 5, five_one_stroke, (0.55, 0.75), True),
     Style("five-flag", 5, five_flag, (0.55, 0.8), True),
@@ -263,6 +282,7 @@ STYLES: tuple[Style, ...] = (
     Style("eight-two-loops", 8, eight_two_loops, (0.5, 0.7), False),
     Style("nine", 9, nine_plain, (0.5, 0.7), False),
     Style("nine-tail-left", 9, nine_tail_left, (0.5, 0.75), True),
+    Style("nine-hook", 9, nine_hook, (0.55, 0.8), True),
 )
 STYLE_NAMES = tuple(style.name for style in STYLES)
 
@@ -401,6 +421,34 @@ def scanned(picture: np.ndarray, r: np.random.Generator) -> np.ndarray:
     return cv2.copyMakeBorder(binary.repeat(zoom, 0).repeat(zoom, 1), 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
 
 
+def fill_box(picture: np.ndarray, r: np.random.Generator) -> np.ndarray:
+    """`picture`'s ink stretched to fill a box, its aspect ratio lost, as forms and some scanners keep digits.
+
+    (h, w) uint8 white on black in and out. A one becomes as wide as it is tall; the box is
+    near square, sometimes coarse (12 to 24 px, thresholded to black and white, enlarged)
+    and the ink touches the picture's border or nearly.
+    """
+    rows, columns = np.nonzero(picture > 32)
+    if rows.size == 0:
+        return picture
+    ink = picture[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    aspect = float(np.exp(r.uniform(-0.25, 0.25)))  # the box's width over its height
+    boxed = None
+    if r.random() < 0.5:
+        height = int(r.integers(12, 25))
+        small = cv2.resize(ink, (max(2, round(height * aspect)), height), interpolation=cv2.INTER_AREA)
+        binary = np.where(small >= _u(r, 0.25, 0.6) * 255, 255, 0).astype(np.uint8)
+        # A pen too thin for so few pixels breaks into dots: no scan worth reading, so drawn smooth instead.
+        if binary.any() and cv2.connectedComponents(binary, connectivity=8)[0] - 1 <= 2:
+            zoom = int(r.integers(2, 6))
+            boxed = binary.repeat(zoom, 0).repeat(zoom, 1)
+    if boxed is None:
+        height = int(r.integers(28, 97))
+        boxed = cv2.resize(ink, (max(2, round(height * aspect)), height), interpolation=cv2.INTER_LINEAR)
+    margin = int(r.integers(0, 3))
+    return cv2.copyMakeBorder(boxed, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
+
+
 ACQUISITION = (("pen", 0.4), ("pressure", 0.3), ("scanned", 0.3))  # how a training digit is put on paper
 
 
@@ -455,6 +503,7 @@ def contact_sheet(per_style: int = 12, seed: int = 0, *, styles: tuple[Style, ..
 
 HELD_OUT_SEED = 999_999  # the styles a share is chosen on; training draws from other seeds
 TRAIN_SEED_OFFSET = 1_000  # training styles use seed TRAIN_SEED_OFFSET + the run's seed
+BOXED_SEED_OFFSET = 2_000  # and the digits stretched to fill a box BOXED_SEED_OFFSET + the run's seed
 
 
 def styles_count(train_count: int, share: float) -> int:
@@ -483,6 +532,42 @@ def with_styles(split, share: float, seed: int):
         split,
         x_train=np.concatenate([split.x_train, to_model_input(images)]),
         y_train=np.concatenate([split.y_train, labels.astype(split.y_train.dtype)]),
+    )
+
+
+def boxed_digits(images: np.ndarray, seed: int) -> np.ndarray:
+    """(n, 28, 28) uint8 white-on-black digits -> the same digits stretched to fill a box (`fill_box`), renormalised.
+
+    A thin straight one stretched to a solid square reads as no ink at all (an all-ink
+    picture is paper); those come back black, and `with_boxed` leaves them out.
+    """
+    r = np.random.default_rng(seed)
+    return np.stack([to_mnist(fill_box(image, r)) for image in images]) if len(images) else images
+
+
+def with_boxed(split, share: float, seed: int):
+    """`split` with `share` of its training part made of its own digits stretched to fill a box (`fill_box`).
+
+    The digits are drawn from the training part as it stands (MNIST's and any generated
+    styles), so validation and test stay untouched MNIST.
+    """
+    import dataclasses
+
+    from digitlab.data import to_model_input
+
+    count = styles_count(len(split.y_train), share)
+    if count == 0:
+        return split
+    order = np.random.default_rng(BOXED_SEED_OFFSET + seed).permutation(len(split.y_train))
+    # A few more candidates than needed, since a copy that lost all its ink is left out.
+    chosen = order[: min(len(order), count + count // 50 + 5)]
+    digits = np.round(split.x_train[chosen].reshape(len(chosen), 28, 28) * 255).astype(np.uint8)
+    boxed = boxed_digits(digits, BOXED_SEED_OFFSET + seed)
+    kept = np.flatnonzero(boxed.reshape(len(boxed), -1).max(axis=1) > 0)[:count]
+    return dataclasses.replace(
+        split,
+        x_train=np.concatenate([split.x_train, to_model_input(boxed[kept])]),
+        y_train=np.concatenate([split.y_train, split.y_train[chosen[kept]]]),
     )
 
 

@@ -395,14 +395,19 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
     if config.styles_share:
         split = strokes.with_styles(split, config.styles_share, config.seed)
+    styled_count = len(split.y_train)
+    if config.boxed_share:
+        split = strokes.with_boxed(split, config.boxed_share, config.seed)
     record = record.replace(
         status="running", error=None,
         machine={"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
                  "gpus": len(tf.config.list_physical_devices("GPU"))},
         versions=library_versions(),
         augmentation=Augmentation().to_dict() if config.augment else None,
-        styles={"share": config.styles_share, "count": len(split.y_train) - mnist_sizes["train"],
+        styles={"share": config.styles_share, "count": styled_count - mnist_sizes["train"],
                 "seed": strokes.TRAIN_SEED_OFFSET + config.seed} if config.styles_share else None,
+        boxed={"share": config.boxed_share, "count": len(split.y_train) - styled_count,
+               "seed": strokes.BOXED_SEED_OFFSET + config.seed} if config.boxed_share else None,
         data={"protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
               "sizes": mnist_sizes, "train_size": config.train_size},
     )

@@ -73,6 +73,14 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
         augment = st.toggle("Handwriting augmentation", value=defaults.augment, key=key("augment"),
                             help=f"{source}: {'on' if defaults.augment else 'off'}. Random rotation, shift, "
                             "scale, shear and stroke width")
+        styles_share = st.number_input(
+            "Writing styles MNIST lacks (share)", 0.0, 0.5, value=defaults.styles_share, step=0.05,
+            key=key("styles"), help=f"{source}: {defaults.styles_share:g}. Share of the training set drawn from "
+            "pen strokes in the world's ways of writing: flagged ones, crossed sevens, open fours, curled nines")
+        boxed_share = st.number_input(
+            "Stretched to fill a box (share)", 0.0, 0.5, value=defaults.boxed_share, step=0.05,
+            key=key("boxed"), help=f"{source}: {defaults.boxed_share:g}. Share of the training set made of its "
+            "digits stretched to fill a box, as forms and some scanners keep them (a one as wide as tall)")
     with optimiser_col:
         st.markdown("**Optimiser**")
         epochs = st.number_input("Epochs", 1, 500, value=defaults.epochs, key=key("epochs"),
@@ -146,6 +154,7 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                "activation": activation, "padding": padding, "dropout_position": dropout_position, "init": init,
                "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum)}
     training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
+                "styles_share": float(styles_share), "boxed_share": float(boxed_share),
                 "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
                 "learning_rate": float(learning_rate), "lr_decay": float(lr_decay), "early_stopping": int(patience),
                 "restore_best": restore_best, "precision": precision}

@@ -46,6 +46,11 @@ def test_students_are_held_to_their_limits_and_the_teacher_is_not():
     with pytest.raises(ValueError, match="training images"):
         classroom.check_job(paper_s.spec, paper_s.config, ANNA, 0)  # 40 epochs of 10,691 images
     classroom.check_job(paper_s.spec, paper_s.config.replace(train_size=2000, epochs=5), ANNA, 1)
+    # Generated styles and boxed copies train too: 10,000 images a share of 0.5 each make 40,000.
+    classroom.check_job(SMALL, QUICK.replace(train_size=10_000, epochs=10), ANNA, 0)
+    with pytest.raises(ValueError, match="400,000 training images"):
+        classroom.check_job(SMALL, QUICK.replace(train_size=10_000, epochs=10, styles_share=0.5, boxed_share=0.5),
+                            ANNA, 0)
     wide = ArchSpec(convs=(ConvSpec(512, kernel_size=7, pool=False), ConvSpec(64)), dense_units=(16,))
     with pytest.raises(ValueError, match="multiply-adds"):
         classroom.check_job(wide, QUICK, ANNA, 0)

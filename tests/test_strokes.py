@@ -83,6 +83,67 @@ def test_with_styles_adds_that_share_to_training_only(share, added):
         assert set(mixed.y_train[100:]) <= set(range(10))
 
 
+def a_tall_one() -> np.ndarray:
+    """(28, 28) uint8: a slanted one with a flag, 6 px wide and 20 tall, white on black, as MNIST pens it."""
+    import cv2
+
+    digit = np.zeros((28, 28), np.uint8)
+    cv2.line(digit, (16, 4), (12, 23), 255, 2, cv2.LINE_AA)
+    cv2.line(digit, (16, 4), (12, 9), 255, 2, cv2.LINE_AA)
+    return digit
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fill_box_stretches_the_ink_to_fill_a_near_square_box_touching_the_border(seed):
+    boxed = strokes.fill_box(a_tall_one(), np.random.default_rng(seed))
+    rows, columns = np.nonzero(boxed)
+    height, width = np.ptp(rows) + 1, np.ptp(columns) + 1
+    assert 0.6 <= width / height <= 1.6  # was 7 / 20: the aspect ratio is lost, as in a boxed form
+    # The ink nearly fills it (a coarse scan's threshold can drop a faint edge of a few pixels).
+    assert rows.min() <= 8 and columns.min() <= 8 and boxed.shape[0] - rows.max() <= 9
+
+
+def test_boxed_digits_are_mnist_like_and_the_same_for_a_seed():
+    digits = np.stack([a_tall_one()] * 4)
+    boxed = strokes.boxed_digits(digits, seed=3)
+    assert boxed.shape == (4, 28, 28) and boxed.dtype == np.uint8
+    assert (strokes.boxed_digits(digits, seed=3) == boxed).all()
+    for image in boxed:
+        rows, columns = np.nonzero(image > 32)
+        assert max(np.ptp(rows), np.ptp(columns)) + 1 <= 24  # the app's 20 px box and its pen
+        assert np.ptp(columns) > 10  # wide now, where the one was 7 / 20 of its height
+
+
+def test_with_boxed_adds_stretched_copies_of_training_digits_with_their_labels():
+    split = tiny_split()
+    x_train = split.x_train.copy()
+    x_train[:, ..., 0] = a_tall_one() / 255
+    split = Split("full", x_train, split.y_train, split.x_val, split.y_val, split.x_test, split.y_test)
+    mixed = strokes.with_boxed(split, 0.2, seed=0)
+    assert len(mixed.y_train) == 125 == len(mixed.x_train)
+    assert mixed.x_val is split.x_val and mixed.x_test is split.x_test
+    added = mixed.x_train[100:, ..., 0]
+    assert all(np.ptp(np.nonzero(image > 0.1)[1]) > 10 for image in added)
+    # Each copy keeps the label of the digit it was made from: every label 0-9 still comes from the set.
+    assert set(mixed.y_train[100:]) <= set(range(10)) and mixed.y_train.dtype == np.int64
+
+
+def test_with_boxed_leaves_out_copies_that_lost_their_ink():
+    split = tiny_split()
+    x_train = split.x_train.copy()
+    x_train[:, 4:24, 13:16] = 1.0  # a bare stroke: stretched to a solid square, some copies are all ink
+    split = Split("full", x_train, split.y_train, split.x_val, split.y_val, split.x_test, split.y_test)
+    mixed = strokes.with_boxed(split, 0.2, seed=0)
+    assert len(mixed.y_train) <= 125
+    assert all(image.max() > 0 for image in mixed.x_train[100:])
+
+
+def test_train_config_checks_the_boxed_share():
+    assert TrainConfig(boxed_share=0.1).boxed_share == 0.1
+    with pytest.raises(ValueError, match="boxed share"):
+        TrainConfig(boxed_share=0.6)
+
+
 def test_train_config_checks_the_share():
     assert TrainConfig(styles_share=0.3).styles_share == 0.3
     with pytest.raises(ValueError, match="styles share"):
@@ -122,3 +183,16 @@ def test_the_train_command_takes_a_styles_share_and_the_background_job_passes_it
     config = paper_s.config.replace(styles_share=0.2)
     assert "--styles-share 0.2" in presets.training_command("run", "paper-s-2", paper_s.spec, config)
     assert "--styles-share" not in presets.training_command("run", "digitlab", digitlab.spec, digitlab.config)
+
+
+def test_the_train_form_and_command_carry_the_boxed_share():
+    from digitlab import presets
+    from digitlab.cli import build_parser
+
+    assert build_parser().parse_args(["train", "--arch", "small", "--boxed-share", "0.2"]).boxed_share == 0.2
+    spec, config = presets.spec_and_config("small", {}, {"styles_share": 0.3, "boxed_share": 0.2})
+    assert (config.styles_share, config.boxed_share) == (0.3, 0.2)
+    command = presets.training_command("run", "small", spec, config)
+    assert "--boxed-share 0.2" in command and "--styles-share 0.3" in command
+    digitlab = presets.get("digitlab")
+    assert "--boxed-share" not in presets.training_command("run", "digitlab", digitlab.spec, digitlab.config)

@@ -93,3 +93,18 @@ def test_a_digit_filling_its_whole_picture_is_read():
     result = preprocess_digit(picture)
     assert not result.empty and result.box[2] >= 40 and result.box[3] >= 60
     assert read_picture(Predictor.load("default"), picture).number == "8"
+
+
+@pytest.mark.parametrize("style_name", ["eight", "zero", "four-chair", "nine-hook"])
+def test_a_thick_digit_enlarged_to_fill_its_small_picture_is_read(style_name):
+    # A felt pen a quarter of the digit's height, cut at its ink, kept 20 px tall and enlarged 5x:
+    # hardly a pixel is at the paper's exact level, yet it is a clean picture, not a photo.
+    style = strokes.STYLES[strokes.STYLE_NAMES.index(style_name)]
+    r = np.random.default_rng(1)
+    writer = strokes.Writer(slant_deg=5, aspect=0.6, height_px=100, pen=0.25, speed=0.2, rotation_deg=0)
+    ink = cropped_to_ink(strokes.render(strokes.writer_strokes(style, writer, r), 25))
+    picture = 255 - cv2.resize(shrunk(ink, 20), None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)
+    assert (picture < 128).mean() > 0.4  # mostly ink
+    result = preprocess_digit(picture)
+    assert not result.empty
+    assert result.box[2] >= 0.8 * picture.shape[1] and result.box[3] >= 0.8 * picture.shape[0]

@@ -1,10 +1,11 @@
-"""Stored runs on held-out stroke-drawn styles, MNIST validation and test, and Semeion, as the styles share was chosen.
+"""Stored runs on held-out stroke-drawn styles, boxed digits, MNIST validation and test, and Semeion.
 
     python -m tests.realistic.styles_heldout --models NAME [NAME ...]
 
-Held-out styles: 3,000 digits from seed `strokes.HELD_OUT_SEED`, never trained on. The
-share was chosen on held-out styles and MNIST validation; Semeion is printed as a
-measurement only.
+Held-out styles: 3,000 digits from seed `strokes.HELD_OUT_SEED`, never trained on. Boxed:
+3,000 of MNIST's validation digits (seed 0's split, never trained on) and the held-out
+styles, stretched to fill a box by `strokes.fill_box`. The shares were chosen on these and
+MNIST validation; Semeion is printed as a measurement only.
 """
 
 from __future__ import annotations
@@ -17,24 +18,40 @@ from digitlab import data, realworld, strokes
 from digitlab.inference import Predictor
 
 
+def _accuracy(reader, images: np.ndarray, labels: np.ndarray) -> float:
+    """(n, 28, 28) uint8 or (n, 28, 28, 1) float32 images in [0, 1], (n,) labels -> the share read right."""
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255
+    reads = np.concatenate([reader.predict(images[i : i + 1000]).argmax(axis=1)
+                            for i in range(0, len(labels), 1000)])
+    return float((reads == labels).mean())
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["default"])
     args = parser.parse_args(argv)
-    styles, labels, _ = strokes.make_styles(3000, strokes.HELD_OUT_SEED)
+    styles, style_labels, _ = strokes.make_styles(3000, strokes.HELD_OUT_SEED)
+    split = data.load_split("full", seed=0)
+    validation = np.round(split.x_val[:3000, ..., 0] * 255).astype(np.uint8)
+    validation_labels = split.y_val[:3000]
+    boxed_validation = strokes.boxed_digits(validation, strokes.HELD_OUT_SEED)
+    boxed_styles = strokes.boxed_digits(styles, strokes.HELD_OUT_SEED + 1)
     test_images, test_labels = data.mnist_test_set()
     semeion = realworld.load_semeion()
-    print("| run | styles share | held-out styles (3000) | MNIST validation | MNIST test | Semeion (measured only) |")
-    print("|---|---|---|---|---|---|")
+    print("| run | styles share | boxed share | held-out styles | boxed MNIST validation | boxed held-out styles "
+          "| MNIST validation | MNIST test | Semeion (measured only) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in args.models:
         reader = Predictor.load(name)
-        held_out = (reader.predict(styles.astype(np.float32) / 255).argmax(axis=1) == labels).mean()
-        test = np.mean(np.concatenate([reader.predict(test_images[i : i + 1000]).argmax(axis=1)
-                                       for i in range(0, len(test_labels), 1000)]) == test_labels)
-        validation = reader.record.get("metrics", {}).get("validation", {}).get("accuracy", float("nan"))
-        share = reader.record.get("config", {}).get("styles_share", 0.0)
-        print(f"| {reader.name} | {share} | {100 * held_out:.2f}% | {100 * validation:.2f}% | {100 * test:.2f}% | "
-              f"{100 * realworld.evaluate_pictures(reader, *semeion)['accuracy']:.2f}% |")
+        record = reader.record
+        row = [_accuracy(reader, styles, style_labels), _accuracy(reader, boxed_validation, validation_labels),
+               _accuracy(reader, boxed_styles, style_labels),
+               record.report("validation").get("accuracy", float("nan")),
+               _accuracy(reader, test_images, test_labels),
+               realworld.evaluate_pictures(reader, *semeion)["accuracy"]]
+        print(f"| {reader.name} | {record.config.styles_share} | {record.config.boxed_share} | "
+              + " | ".join(f"{100 * value:.2f}%" for value in row) + " |")
 
 
 if __name__ == "__main__":
