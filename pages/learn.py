@@ -705,9 +705,10 @@ def step_replay():
         figure.add_scatter(x=list(range(1, data.epochs + 1)), y=np.array(history["val_accuracy"][:data.epochs]) * 100,
                            name="validation accuracy", mode="lines+markers")
     figure.add_vline(x=epoch, line_dash="dot")
-    figure.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(title="epoch", dtick=1),
+    # The legend goes under the plot: above it, in this narrow column it wraps onto the 100 % line.
+    figure.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="epoch", dtick=1),
                          yaxis=dict(title="read right (%)", range=[0, 105]),
-                         legend=dict(orientation="h", y=1.15, x=0))
+                         legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
     right.plotly_chart(figure, key="learn_replay_curve", config=PLOT)
     readings = data.probabilities[epoch]
     right_count = int((readings.argmax(axis=1) == data.probe_labels).sum())

@@ -141,9 +141,17 @@ def test_break_finds_the_smallest_flip(app):
     assert "pixels changed by more than 0.1" in texts(app)
 
 
-def test_replay_says_in_one_line_when_a_run_has_no_snapshots(app):
-    show_step(app, "replay")
+def test_replay_says_in_one_line_when_a_run_has_no_snapshots(monkeypatch):
+    monkeypatch.delenv("DIGITLAB_MODELS", raising=False)
+    app = open_learn({"step": "replay", "model": "paper-s-2"})  # stored before training kept snapshots
     assert "trained before training kept snapshots" in app.info[0].value
+
+
+def test_the_default_model_replays_its_training(app):
+    # digitlab's stored run kept its snapshots: the replay opens on it with no "no snapshots" line.
+    show_step(app, "replay")
+    assert not app.info
+    assert app.selectbox(key="learn_replay_run").value == "digitlab"
 
 
 def test_a_link_opens_its_step_model_and_settings(monkeypatch):
