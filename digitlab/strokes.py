@@ -520,14 +520,19 @@ def with_styles(split, share: float, seed: int):
     speak of MNIST; the generated digits are shuffled in by the training pipeline and
     augmented like every other training image.
     """
-    import dataclasses
-
-    from digitlab.data import to_model_input
-
     count = styles_count(len(split.y_train), share)
     if count == 0:
         return split
     images, labels, _ = make_styles(count, TRAIN_SEED_OFFSET + seed)
+    return _with_training_digits(split, images, labels)
+
+
+def _with_training_digits(split, images: np.ndarray, labels: np.ndarray):
+    """`split` with (n, 28, 28) uint8 `images` and their (n,) `labels` added to its training part only."""
+    import dataclasses
+
+    from digitlab.data import to_model_input
+
     return dataclasses.replace(
         split,
         x_train=np.concatenate([split.x_train, to_model_input(images)]),
@@ -551,10 +556,6 @@ def with_boxed(split, share: float, seed: int):
     The digits are drawn from the training part as it stands (MNIST's and any generated
     styles), so validation and test stay untouched MNIST.
     """
-    import dataclasses
-
-    from digitlab.data import to_model_input
-
     count = styles_count(len(split.y_train), share)
     if count == 0:
         return split
@@ -564,11 +565,7 @@ def with_boxed(split, share: float, seed: int):
     digits = np.round(split.x_train[chosen].reshape(len(chosen), 28, 28) * 255).astype(np.uint8)
     boxed = boxed_digits(digits, BOXED_SEED_OFFSET + seed)
     kept = np.flatnonzero(boxed.reshape(len(boxed), -1).max(axis=1) > 0)[:count]
-    return dataclasses.replace(
-        split,
-        x_train=np.concatenate([split.x_train, to_model_input(boxed[kept])]),
-        y_train=np.concatenate([split.y_train, split.y_train[chosen[kept]]]),
-    )
+    return _with_training_digits(split, boxed[kept], split.y_train[chosen[kept]])
 
 
 # ---------------------------------------------------------------- numbers and marks that are no digit
