@@ -1,4 +1,4 @@
-"""Handwriting-style augmentation of training batches (rotation, shear, scale, shift, stroke width) in TensorFlow."""
+"""Handwriting-style augmentation of training batches (rotation, shear, scale, shift, stroke width, elastic) in TensorFlow."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ class Augmentation:
     MNIST accuracy, so a share of every batch passes untouched. Stroke width changes by
     one pixel (grey-level dilation or erosion) because drawings and photos, once
     scaled down, have thinner or thicker strokes than MNIST's pens.
+
+    `elastic` is the share of the changed images also bent by a smooth random displacement
+    field (Simard et al. 2003, "Best practices for CNNs applied to visual document analysis"):
+    one writer's loop bulges where another's is flat, which no affine map makes. The field is
+    drawn on a coarse `elastic_grid` x `elastic_grid` lattice, moves each lattice point by up to
+    about `elastic_px` pixels and is interpolated smoothly to 28x28.
     """
 
     probability: float = 0.6
@@ -25,9 +31,17 @@ class Augmentation:
     shift_px: float = 2.5
     thicken: float = 0.25
     thin: float = 0.1
+    elastic: float = 0.0
+    elastic_px: float = 2.0
+    elastic_grid: int = 4
 
     def to_dict(self) -> dict:
         return {field: getattr(self, field) for field in self.__dataclass_fields__}
+
+
+def augmentation(config) -> Augmentation:
+    """The augmentation a `TrainConfig` with `augment` on trains with."""
+    return Augmentation(elastic=config.elastic)
 
 
 def _affine_matrices(n: int, aug: Augmentation) -> tf.Tensor:
@@ -50,6 +64,35 @@ def _affine_matrices(n: int, aug: Augmentation) -> tf.Tensor:
     return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
 
 
+def _sample_bilinear(images: tf.Tensor, rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
+    """(n, 28, 28, 1) images read at fractional (n, 28, 28) `rows` and `cols`; paper (0) outside."""
+    n = tf.shape(images)[0]
+    # One pixel of paper all round: a coordinate clipped into it reads 0, as outside the page.
+    padded = tf.pad(images[..., 0], [[0, 0], [1, 1], [1, 1]])
+    row0, col0 = tf.floor(rows), tf.floor(cols)
+    row_weight, col_weight = rows - row0, cols - col0
+    batch = tf.broadcast_to(tf.range(n)[:, None, None], tf.shape(rows))
+
+    def at(r, c):
+        r = tf.clip_by_value(tf.cast(r, tf.int32) + 1, 0, 29)
+        c = tf.clip_by_value(tf.cast(c, tf.int32) + 1, 0, 29)
+        return tf.gather_nd(padded, tf.stack([batch, r, c], axis=-1))
+
+    top = at(row0, col0) * (1 - col_weight) + at(row0, col0 + 1) * col_weight
+    bottom = at(row0 + 1, col0) * (1 - col_weight) + at(row0 + 1, col0 + 1) * col_weight
+    return (top * (1 - row_weight) + bottom * row_weight)[..., None]
+
+
+def elastic_batch(images: tf.Tensor, aug: Augmentation) -> tf.Tensor:
+    """(n, 28, 28, 1) float32 in [0, 1] -> the same shape, each image bent by its own smooth field."""
+    n = tf.shape(images)[0]
+    # Uniform in [-1, 1] on the lattice, bicubic up to 28x28: smooth, and at most about elastic_px.
+    lattice = tf.random.uniform([n, aug.elastic_grid, aug.elastic_grid, 2], -1.0, 1.0) * aug.elastic_px
+    field = tf.image.resize(lattice, [28, 28], method="bicubic")
+    grid_rows, grid_cols = tf.meshgrid(tf.range(28.0), tf.range(28.0), indexing="ij")
+    return _sample_bilinear(images, grid_rows + field[..., 0], grid_cols + field[..., 1])
+
+
 def augment_batch(images: tf.Tensor, aug: Augmentation) -> tf.Tensor:
     """(n, 28, 28, 1) float32 in [0, 1] -> the same shape, a random share of it varied."""
     n = tf.shape(images)[0]
@@ -61,6 +104,9 @@ def augment_batch(images: tf.Tensor, aug: Augmentation) -> tf.Tensor:
     eroded = -tf.nn.max_pool2d(-warped, ksize=2, strides=1, padding="SAME")
     stroke = tf.random.uniform([n, 1, 1, 1])
     warped = tf.where(stroke < aug.thicken, dilated, tf.where(stroke > 1 - aug.thin, eroded, warped))
+    if aug.elastic > 0:
+        bent = tf.random.uniform([n, 1, 1, 1]) < aug.elastic
+        warped = tf.where(bent, tf.clip_by_value(elastic_batch(warped, aug), 0.0, 1.0), warped)
     changed = tf.random.uniform([n, 1, 1, 1]) < aug.probability
     return tf.where(changed, warped, images)
 

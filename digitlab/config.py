@@ -44,6 +44,8 @@ class TrainConfig:
     augment: bool = False
     styles_share: float = 0.0  # share of the training set drawn from `strokes` (styles MNIST lacks)
     boxed_share: float = 0.0  # share of it stretched to fill a box (`strokes.fill_box`), aspect ratio lost
+    elastic: float = 0.0  # with `augment`: share of the augmented images also bent elastically
+    weight_ema: float | None = None  # keep a moving average of the weights, this momentum per step
 
     def __post_init__(self):
         if self.protocol not in data.PROTOCOLS:
@@ -64,6 +66,10 @@ class TrainConfig:
             raise ValueError("styles share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         if not 0 <= self.boxed_share <= 0.5:
             raise ValueError("boxed share must be between 0 and 0.5 (MNIST stays the bulk of training)")
+        if not 0 <= self.elastic <= 1:
+            raise ValueError("elastic share must be between 0 and 1")
+        if self.weight_ema is not None and not 0 < self.weight_ema < 1:
+            raise ValueError("weight EMA momentum must be in (0, 1), e.g. 0.999")
         if self.train_size is not None and self.train_size < 10:
             raise ValueError("training-set size must be at least 10 (one image per digit)")
 
@@ -114,6 +120,11 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("boxed_share", "--boxed-share", float,
          help="share of the training set made of its digits stretched to fill a box, aspect ratio lost "
               "(as forms and some scanners keep them)"),
+    Flag("elastic", "--elastic", float,
+         help="with --augment: share of the augmented images also bent by a smooth random field (Simard 2003)"),
+    Flag("weight_ema", "--weight-ema", float,
+         help="validate, keep and serve a moving average of the weights (Polyak averaging), this momentum "
+              "per step, e.g. 0.999"),
     Flag("restore_best", "--restore-best", help="keep the epoch of lowest validation loss (else the last epoch)",
          switch=True),
 )

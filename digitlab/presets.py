@@ -144,7 +144,7 @@ _PRESETS = [
         # as forms and some scanners keep digits; `strokes.fill_box`): chosen, against a fifth, on
         # boxed MNIST validation digits, boxed held-out styles and MNIST validation (README).
         config=TrainConfig(protocol="full", epochs=20, batch_size=128, learning_rate=2e-3, lr_decay=0.85,
-                           early_stopping=5, augment=True, styles_share=0.15, boxed_share=0.1),
+                           early_stopping=5, augment=True, styles_share=0.15, boxed_share=0.1, elastic=0.5),
         reference=True,
     ),
     Preset(

@@ -19,7 +19,7 @@ import digitlab
 from digitlab import data as data_module
 from digitlab import registry, strokes
 from digitlab.architectures import ArchSpec, build_model
-from digitlab.augmentation import Augmentation, training_dataset
+from digitlab.augmentation import augmentation, training_dataset
 from digitlab.config import TrainConfig, cpu_supports_bfloat16
 from digitlab.metrics import classification_report, per_class_accuracy
 from digitlab.records import ProgressEvent, RunRecord
@@ -182,18 +182,24 @@ class BestWeights(keras.callbacks.Callback):
     Keras' EarlyStopping restores the best weights only when its patience runs out; this
     keeps them for every way a run can end (all epochs done, Stop pressed, interrupted).
     Patience starts counting only after `settling_epochs` (see `bn_settling_epochs`).
+    `keep_last` also keeps each epoch's weights: with a weight average, Keras puts the raw
+    weights back when a run ends before its last epoch.
     """
 
-    def __init__(self, patience: int | None = None, settling_epochs: int = 0):
+    def __init__(self, patience: int | None = None, settling_epochs: int = 0, keep_last: bool = False):
         super().__init__()
         self.patience = patience
         self.settling_epochs = settling_epochs
         self.best_loss = math.inf
         self.best_epoch = None
         self.best_weights = None
+        self.last_weights = None  # with a weight average: the averaged weights of the last epoch
+        self.keep_last = keep_last
         self.early_stopped = False
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.keep_last:
+            self.last_weights = self.model.get_weights()
         val_loss = (logs or {}).get("val_loss")
         if val_loss is None:
             return
@@ -257,11 +263,13 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     rate = learning_rate(config, steps_per_epoch)
+    # Polyak averaging: the optimizer keeps a moving average of the weights beside them.
+    ema = {"use_ema": True, "ema_momentum": config.weight_ema} if config.weight_ema else {}
     return {
         "adam": keras.optimizers.Adam,
-        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+        "sgd": lambda **kwargs: keras.optimizers.SGD(momentum=0.9, **kwargs),
         "rmsprop": keras.optimizers.RMSprop,
-    }[config.optimizer](learning_rate=rate)
+    }[config.optimizer](learning_rate=rate, **ema)
 
 
 def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | None = None,
@@ -297,7 +305,7 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
     reporter = ProgressCallback(progress, epochs=config.epochs, steps=steps, global_batch=global_batch,
                                 stop_event=stop_event)
     settling_epochs = bn_settling_epochs(spec, steps)
-    best = BestWeights(config.early_stopping, settling_epochs)
+    best = BestWeights(config.early_stopping, settling_epochs, keep_last=bool(config.weight_ema))
     status = "complete"
     history: dict[str, list] = {}
 
@@ -310,7 +318,7 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
                     history.setdefault(key, []).append(float(value))
 
     if config.augment:
-        inputs = {"x": training_dataset(data.x_train, data.y_train, global_batch, Augmentation(), config.seed)}
+        inputs = {"x": training_dataset(data.x_train, data.y_train, global_batch, augmentation(config), config.seed)}
     else:
         inputs = {"x": data.x_train, "y": data.y_train, "batch_size": global_batch}
     try:
@@ -319,7 +327,11 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
             epochs=config.epochs,
             validation_data=(data.x_val, data.y_val),
             # History first: a Ctrl-C right after a progress line must not lose that epoch.
-            callbacks=[Record(), best, reporter, *extra_callbacks],
+            # With a weight average, the swap comes first: validation, the epoch's record, the best
+            # weights and the replay's snapshots all see the averaged weights; training goes on with
+            # its own.
+            callbacks=[*([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.weight_ema else []),
+                       Record(), best, reporter, *extra_callbacks],
             verbose=0,
         )
     except KeyboardInterrupt:
@@ -330,6 +342,9 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
 
     if config.restore_best and best.best_weights is not None:
         model.set_weights(best.best_weights)
+    elif config.weight_ema and best.last_weights is not None:
+        # Keras swaps the averages back out when a run ends before its last epoch.
+        model.set_weights(best.last_weights)
     # Serve and store in float32: the trained variables already are float32 under mixed precision.
     final = build_model(spec)
     final.set_weights(model.get_weights())
@@ -403,7 +418,7 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
         machine={"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
                  "gpus": len(tf.config.list_physical_devices("GPU"))},
         versions=library_versions(),
-        augmentation=Augmentation().to_dict() if config.augment else None,
+        augmentation=augmentation(config).to_dict() if config.augment else None,
         styles={"share": config.styles_share, "count": styled_count - mnist_sizes["train"],
                 "seed": strokes.TRAIN_SEED_OFFSET + config.seed} if config.styles_share else None,
         boxed={"share": config.boxed_share, "count": len(split.y_train) - styled_count,

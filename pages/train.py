@@ -73,6 +73,10 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
         augment = st.toggle("Handwriting augmentation", value=defaults.augment, key=key("augment"),
                             help=f"{source}: {'on' if defaults.augment else 'off'}. Random rotation, shift, "
                             "scale, shear and stroke width")
+        elastic = st.number_input(
+            "Elastic bending (share of augmented)", 0.0, 1.0, value=defaults.elastic, step=0.1, key=key("elastic"),
+            disabled=not augment, help=f"{source}: {defaults.elastic:g}. With augmentation: this share of the "
+            "changed digits is also bent by a smooth random field, as one writer's loop bulges where another's is flat")
         styles_share = st.number_input(
             "Writing styles MNIST lacks (share)", 0.0, 0.5, value=defaults.styles_share, step=0.05,
             key=key("styles"), help=f"{source}: {defaults.styles_share:g}. Share of the training set drawn from "
@@ -103,6 +107,10 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                                    "(Paper H's stated batch of 1,000: after epoch 6)")
         restore_best = st.toggle("Keep the best epoch's weights", value=defaults.restore_best,
                                  key=key("restore"), help=f"{source}: {'yes' if defaults.restore_best else 'no, the last epoch'}")
+        weight_ema = st.number_input(
+            "Weight average momentum (0 = off)", 0.0, 0.9999, value=defaults.weight_ema or 0.0, step=0.001,
+            format="%.4f", key=key("ema"), help=f"{source}: {defaults.weight_ema or 'off'}. Validate and keep a "
+            "moving average of the weights over the last steps (Polyak averaging): steadier than the last step's")
         precision = st.selectbox("Precision", PRECISIONS, key=key("precision"),
                                  help="auto: bfloat16 on CPUs with AVX512-BF16/AMX and on GPUs (2-3x faster here)")
     with network_col:
@@ -155,6 +163,7 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum)}
     training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
                 "styles_share": float(styles_share), "boxed_share": float(boxed_share),
+                "elastic": float(elastic) if augment else 0.0, "weight_ema": float(weight_ema) or None,
                 "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
                 "learning_rate": float(learning_rate), "lr_decay": float(lr_decay), "early_stopping": int(patience),
                 "restore_best": restore_best, "precision": precision}

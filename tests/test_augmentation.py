@@ -1,5 +1,7 @@
 """Augmentation keeps digits digits: shapes, range, untouched share, and ink kept in frame."""
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -44,3 +46,30 @@ def test_dataset_batches_labels_with_images():
     batches = list(training_dataset(images, labels, 32, Augmentation(), seed=0))
     assert [len(b[1]) for b in batches] == [32, 32, 32, 4]
     assert sorted(np.concatenate([b[1].numpy() for b in batches]).tolist()) == sorted(labels.tolist())
+
+
+def test_elastic_bending_keeps_the_digit_and_moves_its_strokes():
+    from digitlab.augmentation import elastic_batch
+
+    images, _ = mnist_sample(64)
+    still = elastic_batch(tf.constant(images), Augmentation(elastic_px=0.0)).numpy()
+    np.testing.assert_allclose(still, images, atol=1e-6)  # no field, no change
+    tf.random.set_seed(2)
+    bent = elastic_batch(tf.constant(images), Augmentation(elastic_px=2.0)).numpy()
+    moved = np.abs(bent - images).reshape(len(images), -1).max(axis=1)
+    assert (moved > 0.2).mean() > 0.9
+    # A bend, not a blur or a crop: the ink is about as much as before and where it was.
+    ratio = bent.sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3))
+    assert 0.8 < np.median(ratio) < 1.2
+    overlap = (np.minimum(bent, images).sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3)))
+    assert np.median(overlap) > 0.4
+
+
+def test_the_elastic_share_is_of_the_changed_images():
+    images, _ = mnist_sample(512)
+    plain = Augmentation(probability=1.0, rotation_deg=0, shear_deg=0, scale=(1.0, 1.0), shift_px=0,
+                         thicken=0, thin=0)
+    tf.random.set_seed(3)
+    out = augment_batch(tf.constant(images), dataclasses.replace(plain, elastic=0.5)).numpy()
+    bent = (np.abs(out - images).reshape(len(images), -1).max(axis=1) > 1e-3).mean()
+    assert 0.4 < bent < 0.6

@@ -75,13 +75,14 @@ def test_reference_accuracies_are_what_these_networks_reach_on_mnist():
         assert registry.get_run(name).test_accuracy >= 0.97, name
 
 
-def test_the_default_reads_at_least_99_5_percent_of_mnist():
+def test_the_default_reads_at_least_99_6_percent_of_mnist():
+    # Issue 13's bar; another test re-reads the stored model to check the recorded figure.
     default = registry.get_run("default")
     assert default.name == "digitlab"
-    assert default.record.mnist_test_accuracy >= 0.995
+    assert default.record.mnist_test_accuracy >= 0.996
 
 
-def test_the_default_was_trained_with_the_writing_styles_its_preset_names():
+def test_the_default_was_trained_with_the_styles_boxes_and_bending_its_preset_names():
     # `reproduce` retrains digitlab with its preset, so the stored run must say it mixed in that share.
     from digitlab import strokes
 
@@ -94,5 +95,5 @@ def test_the_default_was_trained_with_the_writing_styles_its_preset_names():
     assert boxed > 0 and record.config.boxed_share == boxed
     assert record.boxed == {"share": boxed, "seed": strokes.BOXED_SEED_OFFSET + record.seed,
                             "count": strokes.styles_count(record.data["sizes"]["train"] + record.styles["count"], boxed)}
-    # Issue 13 asks 99.6 %; runs of this recipe read 99.53-99.69 % (README), the stored one 99.53 %.
-    assert record.mnist_test_accuracy >= 0.995
+    elastic = presets.get("digitlab").config.elastic
+    assert elastic > 0 and record.config.elastic == elastic and record.augmentation["elastic"] == elastic

@@ -170,3 +170,40 @@ def test_time_estimate_is_near_the_reference_runs_measured_epochs():
         estimate = estimate_epoch_seconds(record.spec, record.config, records)["seconds"]
         measured = record.train_time_s / record.epochs_run
         assert 0.6 < estimate / measured < 1.5, (name, estimate, measured)
+
+
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_a_weight_average_is_what_validation_saw_and_what_is_kept(split, restore_best):
+    config = QUICK.replace(weight_ema=0.99, restore_best=restore_best)
+    result = training.train(SPECS["small"], config, split)
+    assert result.status == "complete"
+    kept = result.best_epoch if restore_best else result.epochs_run
+    report = training.evaluate(result.model, split.x_val, split.y_val)
+    # The returned weights are the averaged ones validation measured, not the raw last step's.
+    assert report["accuracy"] == pytest.approx(result.history["val_accuracy"][kept - 1], abs=1e-6)
+    assert report["accuracy"] > 0.85
+
+
+def test_an_early_stopped_run_without_restore_keeps_the_averaged_weights(split):
+    # Patience 1 from epoch 1 on a tiny set: some epoch fails to improve and the run ends early.
+    config = QUICK.replace(epochs=12, weight_ema=0.9, restore_best=False, early_stopping=1, train_size=300,
+                           learning_rate=0.02)
+    small = data.load_split("full", train_size=300)
+    result = training.train(SPECS["small"], config, small)
+    assert result.early_stopped and result.epochs_run < 12
+    report = training.evaluate(result.model, small.x_val, small.y_val)
+    assert report["accuracy"] == pytest.approx(result.history["val_accuracy"][-1], abs=1e-6)
+
+
+def test_the_train_form_and_command_carry_elastic_bending_and_the_weight_average():
+    from digitlab.cli import build_parser
+
+    parsed = build_parser().parse_args(["train", "--arch", "small", "--elastic", "0.3", "--weight-ema", "0.99"])
+    assert (parsed.elastic, parsed.weight_ema) == (0.3, 0.99)
+    spec, config = presets.spec_and_config("small", {}, {"augment": True, "elastic": 0.3, "weight_ema": 0.99})
+    assert (config.elastic, config.weight_ema) == (0.3, 0.99)
+    command = presets.training_command("run", "small", spec, config)
+    assert "--elastic 0.3" in command and "--weight-ema 0.99" in command
+    for bad in ({"elastic": 1.5}, {"weight_ema": 1.0}, {"weight_ema": 0.0}):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
