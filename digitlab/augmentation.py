@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -39,14 +41,28 @@ class Augmentation:
         return {field: getattr(self, field) for field in self.__dataclass_fields__}
 
 
+# What the Learn page lets a class vary, each as the training pipeline does it.
+SHOWN: dict[str, Augmentation] = {
+    "everything digitlab trains with": Augmentation(elastic=0.5),
+    "turn, slant, size, place and pen": Augmentation(elastic=0.0),
+    "elastic bending only": Augmentation(rotation_deg=0.0, shear_deg=0.0, scale=(1.0, 1.0), shift_px=0.0,
+                                         thicken=0.0, thin=0.0, elastic=1.0),
+}
+
+
 def augmentation(config) -> Augmentation:
     """The augmentation a `TrainConfig` with `augment` on trains with."""
     return Augmentation(elastic=config.elastic)
 
 
-def _affine_matrices(n: int, aug: Augmentation) -> tf.Tensor:
+def _uniform(rng: tf.random.Generator | None, shape, low: float, high: float) -> tf.Tensor:
+    # A Generator of its own keeps one page's draws apart from another user's and from training's.
+    return rng.uniform(shape, low, high) if rng is not None else tf.random.uniform(shape, low, high)
+
+
+def _affine_matrices(n: int, aug: Augmentation, rng: tf.random.Generator | None = None) -> tf.Tensor:
     """(n, 8) projective transforms mapping output pixels to input pixels, about the image centre."""
-    uniform = lambda low, high: tf.random.uniform([n], low, high)  # noqa: E731
+    uniform = lambda low, high: _uniform(rng, [n], low, high)  # noqa: E731
     angle = uniform(-aug.rotation_deg, aug.rotation_deg) * (math.pi / 180)
     shear = uniform(-aug.shear_deg, aug.shear_deg) * (math.pi / 180)
     scale = uniform(*aug.scale)
@@ -83,35 +99,44 @@ def _sample_bilinear(images: tf.Tensor, rows: tf.Tensor, cols: tf.Tensor) -> tf.
     return (top * (1 - row_weight) + bottom * row_weight)[..., None]
 
 
-def elastic_batch(images: tf.Tensor, aug: Augmentation) -> tf.Tensor:
+def elastic_batch(images: tf.Tensor, aug: Augmentation, rng: tf.random.Generator | None = None) -> tf.Tensor:
     """(n, 28, 28, 1) float32 in [0, 1] -> the same shape, each image bent by its own smooth field."""
     n = tf.shape(images)[0]
     # Uniform in [-1, 1] on the lattice, bicubic up to 28x28: smooth, and at most about elastic_px.
-    lattice = tf.random.uniform([n, aug.elastic_grid, aug.elastic_grid, 2], -1.0, 1.0) * aug.elastic_px
+    lattice = _uniform(rng, [n, aug.elastic_grid, aug.elastic_grid, 2], -1.0, 1.0) * aug.elastic_px
     field = tf.image.resize(lattice, [28, 28], method="bicubic")
     grid_rows, grid_cols = tf.meshgrid(tf.range(28.0), tf.range(28.0), indexing="ij")
     return _sample_bilinear(images, grid_rows + field[..., 0], grid_cols + field[..., 1])
 
 
-def augment_batch(images: tf.Tensor, aug: Augmentation) -> tf.Tensor:
+def augment_batch(images: tf.Tensor, aug: Augmentation, rng: tf.random.Generator | None = None) -> tf.Tensor:
     """(n, 28, 28, 1) float32 in [0, 1] -> the same shape, a random share of it varied."""
     n = tf.shape(images)[0]
     warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=_affine_matrices(n, aug), output_shape=[28, 28],
+        images=images, transforms=_affine_matrices(n, aug, rng), output_shape=[28, 28],
         interpolation="BILINEAR", fill_mode="CONSTANT", fill_value=0.0,
     )
     dilated = tf.nn.max_pool2d(warped, ksize=2, strides=1, padding="SAME")
     eroded = -tf.nn.max_pool2d(-warped, ksize=2, strides=1, padding="SAME")
-    stroke = tf.random.uniform([n, 1, 1, 1])
+    stroke = _uniform(rng, [n, 1, 1, 1], 0.0, 1.0)
     warped = tf.where(stroke < aug.thicken, dilated, tf.where(stroke > 1 - aug.thin, eroded, warped))
     if aug.elastic > 0:
-        bent = tf.random.uniform([n, 1, 1, 1]) < aug.elastic
-        warped = tf.where(bent, tf.clip_by_value(elastic_batch(warped, aug), 0.0, 1.0), warped)
-    changed = tf.random.uniform([n, 1, 1, 1]) < aug.probability
+        bent = _uniform(rng, [n, 1, 1, 1], 0.0, 1.0) < aug.elastic
+        warped = tf.where(bent, tf.clip_by_value(elastic_batch(warped, aug, rng), 0.0, 1.0), warped)
+    changed = _uniform(rng, [n, 1, 1, 1], 0.0, 1.0) < aug.probability
     return tf.where(changed, warped, images)
 
 
-def training_dataset(x: "np.ndarray", y: "np.ndarray", batch_size: int, aug: Augmentation | None,  # noqa: F821
+def variants(image: np.ndarray, count: int, seed: int, aug: Augmentation) -> np.ndarray:
+    """(28, 28) float32 in [0, 1] -> (count, 28, 28) float32: the image as `count` training batches
+    might show it, every one changed (the share left untouched is not shown). Same seed, same variants."""
+    rng = tf.random.Generator.from_seed(seed)
+    batch = tf.constant(np.repeat(np.asarray(image, np.float32).reshape(1, 28, 28, 1), count, axis=0))
+    changed = augment_batch(batch, dataclasses.replace(aug, probability=1.0), rng)
+    return changed.numpy()[..., 0]
+
+
+def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, aug: Augmentation | None,
                      seed: int) -> tf.data.Dataset:
     """Shuffled, batched (and augmented) training pairs, prefetched."""
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed, reshuffle_each_iteration=True)

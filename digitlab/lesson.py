@@ -118,6 +118,17 @@ STEPS: tuple[Step, ...] = (
          "At epoch 0, before any training, how many of 20 probe digits would you expect read right?",
          ("About 2 (chance)", "About 10", "All 20", "None, ever"), 0,
          "Ten digits: a random network is right about one time in ten."),
+    Step("hands", "14 · Many hands from one",
+         "MNIST holds each training digit once, but a class writes in many hands. So every time training shows "
+         "a digit, it changes it a little at random: turned, slanted, scaled, moved, its pen a pixel thicker or "
+         "thinner, or bent by a smooth random field the way another writer's loop bulges (elastic bending). "
+         "These are your drawing as training might show it; below each, what the model reads.",
+         "Why change the training digits at random instead of showing them as they are?",
+         ("It makes training faster", "So the network learns which changes do not change the digit",
+          "To hide the digits from the network", "Because MNIST's digits are wrong"), 1,
+         "A 7 turned by 10° is still a 7. Seeing many such versions teaches the network to ignore those "
+         "changes, so it reads writers it never saw. Too strong a change (a 6 turned upside down is a 9) "
+         "would teach it the wrong answer."),
 )
 
 STEP_KEYS = tuple(step.key for step in STEPS)

@@ -73,3 +73,17 @@ def test_the_elastic_share_is_of_the_changed_images():
     out = augment_batch(tf.constant(images), dataclasses.replace(plain, elastic=0.5)).numpy()
     bent = (np.abs(out - images).reshape(len(images), -1).max(axis=1) > 1e-3).mean()
     assert 0.4 < bent < 0.6
+
+
+def test_variants_are_all_changed_reproducible_by_seed_and_apart_between_seeds():
+    from digitlab.augmentation import SHOWN, variants
+
+    image = mnist_sample(1)[0][0, ..., 0]
+    for aug in SHOWN.values():
+        first = variants(image, 16, 7, aug)
+        assert first.shape == (16, 28, 28) and first.dtype == np.float32
+        assert 0.0 <= first.min() and first.max() <= 1.0
+        np.testing.assert_array_equal(first, variants(image, 16, 7, aug))  # same seed, same pictures
+        assert not np.allclose(first, variants(image, 16, 8, aug))
+        moved = np.abs(first - image).reshape(16, -1).max(axis=1)
+        assert (moved > 0.05).all()  # every one shown is changed

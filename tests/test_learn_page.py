@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digitlab import lesson
+from digitlab import augmentation, lesson
 from digitlab.architectures import ArchSpec, ConvSpec
 from digitlab.data import mnist_test_set
 from digitlab.inference import Predictor
@@ -188,3 +188,17 @@ def test_replay_scrubs_a_run_trained_with_snapshots(tmp_path, monkeypatch):
     assert sum(" reads " in caption for caption in captions) == 20  # the probe digits and their readings
     app.slider(key="learn_replay_epoch_tiny").set_value(1).run()
     assert "after epoch 1" in texts(app)
+
+
+def test_many_hands_shows_the_drawing_as_training_changes_it_and_new_draws_change_them(app):
+    import re
+
+    show_step(app, "hands")
+    summary = next(m.value for m in app.markdown if " of 16** read as" in m.value)
+    count = int(re.search(r"\*\*(\d+) of 16\*\*", summary).group(1))
+    assert 0 <= count <= 16
+    app.button(key="learn_hands_shuffle").click().run()
+    assert not app.exception and app.session_state["learn_hands_seed"] == 1
+    for kind in augmentation.SHOWN:
+        app.selectbox(key="learn_hands_kind").set_value(kind).run()
+        assert not app.exception and not app.error
