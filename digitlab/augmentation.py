@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from digitlab import presets
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -41,18 +43,18 @@ class Augmentation:
         return {field: getattr(self, field) for field in self.__dataclass_fields__}
 
 
+def augmentation(config) -> Augmentation:
+    """The augmentation a `TrainConfig` with `augment` on trains with."""
+    return Augmentation(elastic=config.elastic)
+
+
 # What the Learn page lets a class vary, each as the training pipeline does it.
 SHOWN: dict[str, Augmentation] = {
-    "everything digitlab trains with": Augmentation(elastic=0.5),
+    "everything digitlab trains with": augmentation(presets.get(presets.DEFAULT_RUN).config),
     "turn, slant, size, place and pen": Augmentation(elastic=0.0),
     "elastic bending only": Augmentation(rotation_deg=0.0, shear_deg=0.0, scale=(1.0, 1.0), shift_px=0.0,
                                          thicken=0.0, thin=0.0, elastic=1.0),
 }
-
-
-def augmentation(config) -> Augmentation:
-    """The augmentation a `TrainConfig` with `augment` on trains with."""
-    return Augmentation(elastic=config.elastic)
 
 
 def _uniform(rng: tf.random.Generator | None, shape, low: float, high: float) -> tf.Tensor:

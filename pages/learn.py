@@ -747,9 +747,10 @@ def step_hands():
             mark = "✓" if readings[n] == seen.digit else "✗"
             column.image(charts.enlarge(images[n], 84), width=84,
                          caption=f"{mark} reads {readings[n]} ({probabilities[n].max():.0%})")
-    st.caption("Training leaves 40 % of each batch unchanged (a network that never sees a clean digit reads "
-               "clean ones worse); these show only changed ones. digitlab's reader bends half of its changed "
-               "digits elastically (README, \"Elastic bending\").")
+    trained = augmentation.SHOWN["everything digitlab trains with"]
+    st.caption(f"Training leaves {1 - trained.probability:.0%} of each batch unchanged (a network that never sees "
+               f"a clean digit reads clean ones worse); these show only changed ones. digitlab's reader bends "
+               f"{trained.elastic:.0%} of its changed digits elastically (README, \"Elastic bending\").")
 
 
 RENDER = {"input": step_input, "conv": step_conv, "size": step_size, "pool": step_pool, "maps": step_maps,
