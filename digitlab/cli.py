@@ -88,7 +88,7 @@ def cmd_train(args) -> int:
     }
     if args.batch_norm is not None:
         spec_changes["convs"] = tuple(conv.replace(batch_norm=args.batch_norm) for conv in spec.convs)
-    config_changes = {flag.field: getattr(args, flag.field) for flag in CONFIG_FLAGS
+    config_changes = {flag.field: flag.value(getattr(args, flag.field)) for flag in CONFIG_FLAGS
                       if getattr(args, flag.field) is not None}
     try:
         spec = spec.replace(**spec_changes)

@@ -70,6 +70,8 @@ class TrainConfig:
             raise ValueError("elastic share must be between 0 and 1")
         if self.weight_ema is not None and not 0 < self.weight_ema < 1:
             raise ValueError("weight EMA momentum must be in (0, 1), e.g. 0.999")
+        if self.early_stopping is not None and self.early_stopping < 1:
+            raise ValueError("early-stopping patience must be at least 1 epoch (or off)")
         if self.train_size is not None and self.train_size < 10:
             raise ValueError("training-set size must be at least 10 (one image per digit)")
 
@@ -95,6 +97,13 @@ class Flag:
     choices: tuple[str, ...] | None = None
     help: str = ""
     switch: bool = False  # argparse.BooleanOptionalAction: --augment / --no-augment
+    off: str | None = None  # the value that turns the knob off (the field None), e.g. --patience 0
+
+    def value(self, parsed):
+        """The config value of a parsed command-line value (None where it means off)."""
+        if self.off is not None and parsed is not None and parsed == self.type(self.off):
+            return None
+        return parsed
 
 
 # The one table from config fields to `python -m digitlab train` flags: the CLI's parser, the
@@ -104,10 +113,12 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("epochs", "--epochs", int),
     Flag("batch_size", "--batch-size", int, help="per replica; the global batch is this x replicas"),
     Flag("learning_rate", "--lr", float, help="initial learning rate"),
-    Flag("lr_decay", "--lr-decay", float, help="learning-rate factor per epoch (Paper H states 0.99)"),
+    Flag("lr_decay", "--lr-decay", float, help="learning-rate factor per epoch (Paper H states 0.99; 1: none)",
+         off="1"),
     Flag("optimizer", "--optimizer", choices=OPTIMIZERS),
     Flag("early_stopping", "--patience", int, help="early stopping: epochs without a lower validation loss, "
-                                                   "counted once BatchNorm's running statistics have settled"),
+                                                   "counted once BatchNorm's running statistics have settled; 0: off",
+         off="0"),
     Flag("train_size", "--train-size", int, help="keep a stratified subset of this many training images"),
     Flag("seed", "--seed", int),
     Flag("precision", "--precision", choices=PRECISIONS,
@@ -124,7 +135,7 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
          help="with --augment: share of the augmented images also bent by a smooth random field (Simard 2003)"),
     Flag("weight_ema", "--weight-ema", float,
          help="validate, keep and serve a moving average of the weights (Polyak averaging), this momentum "
-              "per step, e.g. 0.999"),
+              "per step, e.g. 0.999; 0: off", off="0"),
     Flag("restore_best", "--restore-best", help="keep the epoch of lowest validation loss (else the last epoch)",
          switch=True),
 )
@@ -141,6 +152,8 @@ def flag_arguments(config: TrainConfig, base: TrainConfig) -> list[str]:
             arguments.append(flag.flag if value else flag.flag.replace("--", "--no-", 1))
         elif value is not None:
             arguments += [flag.flag, str(value)]
+        elif flag.off is not None:  # the base has the knob on, this config has it off
+            arguments += [flag.flag, flag.off]
     return arguments
 
 

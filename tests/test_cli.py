@@ -82,3 +82,20 @@ def test_ctrl_c_keeps_what_was_learned_as_an_interrupted_run(tmp_path):
     assert record["status"] == "interrupted" and 2 <= record["epochs_run"] < 200
     assert record["metrics"]["test"]["accuracy"] > 0.8  # the weights learned so far were kept
     assert (tmp_path / "cut-short" / "model.keras").is_file()
+
+
+def test_patience_0_turns_early_stopping_off_and_a_form_job_without_it_records_patience_0():
+    from digitlab.cli import build_parser
+    from digitlab.config import CONFIG_FLAGS
+
+    flags = {flag.field: flag for flag in CONFIG_FLAGS}
+    args = build_parser().parse_args(["train", "--arch", "digitlab", "--patience", "0", "--lr-decay", "1"])
+    assert flags["early_stopping"].value(args.early_stopping) is None
+    assert flags["lr_decay"].value(args.lr_decay) is None
+    digitlab = presets.get("digitlab")
+    # The Train form with patience 0 on digitlab's preset (patience 5): the command must say so,
+    # or rerunning it would stop early where the job did not.
+    spec, config = presets.spec_and_config("digitlab", {}, {"early_stopping": 0})
+    assert config.early_stopping is None
+    command = presets.training_command("run", "digitlab", spec, config)
+    assert "--patience 0" in command
