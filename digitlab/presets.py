@@ -143,8 +143,12 @@ _PRESETS = [
         # And a tenth of its training digits are its own stretched to fill a box (aspect ratio lost,
         # as forms and some scanners keep digits; `strokes.fill_box`): chosen, against a fifth, on
         # boxed MNIST validation digits, boxed held-out styles and MNIST validation (README).
-        config=TrainConfig(protocol="full", epochs=20, batch_size=128, learning_rate=2e-3, lr_decay=0.85,
-                           early_stopping=5, augment=True, styles_share=0.15, boxed_share=0.1, elastic=0.5),
+        # Half of its changed digits bent elastically, and all 24 epochs run with the best one kept: with
+        # early stopping (patience 5) seed 1 stopped at epoch 10 on a lucky epoch 5 while the learning
+        # rate was still high. Both chosen on MNIST validation and the generated columns by rules fixed
+        # before the runs (README, "Elastic bending").
+        config=TrainConfig(protocol="full", epochs=24, batch_size=128, learning_rate=2e-3, lr_decay=0.85,
+                           augment=True, styles_share=0.15, boxed_share=0.1, elastic=0.5),
         reference=True,
     ),
     Preset(
