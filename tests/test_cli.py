@@ -92,10 +92,10 @@ def test_patience_0_turns_early_stopping_off_and_a_form_job_without_it_records_p
     args = build_parser().parse_args(["train", "--arch", "digitlab", "--patience", "0", "--lr-decay", "1"])
     assert flags["early_stopping"].value(args.early_stopping) is None
     assert flags["lr_decay"].value(args.lr_decay) is None
-    digitlab = presets.get("digitlab")
-    # The Train form with patience 0 on digitlab's preset (patience 5): the command must say so,
+    assert presets.get("paper-h").config.early_stopping == 2
+    # The Train form with patience 0 on Paper H's preset (patience 2): the command must say so,
     # or rerunning it would stop early where the job did not.
-    spec, config = presets.spec_and_config("digitlab", {}, {"early_stopping": 0})
+    spec, config = presets.spec_and_config("paper-h", {}, {"early_stopping": 0})
     assert config.early_stopping is None
-    command = presets.training_command("run", "digitlab", spec, config)
+    command = presets.training_command("run", "paper-h", spec, config)
     assert "--patience 0" in command
