@@ -110,7 +110,8 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
         weight_ema = st.number_input(
             "Weight average momentum (0 = off)", 0.0, 0.9999, value=defaults.weight_ema or 0.0, step=0.001,
             format="%.4f", key=key("ema"), help=f"{source}: {defaults.weight_ema or 'off'}. Validate and keep a "
-            "moving average of the weights over the last steps (Polyak averaging): steadier than the last step's")
+            "moving average of the weights over the last steps (Polyak averaging): steadier than the last step's. "
+            "0.999 averages about the last 1,000 steps, so on a short run the average lags behind")
         precision = st.selectbox("Precision", PRECISIONS, key=key("precision"),
                                  help="auto: bfloat16 on CPUs with AVX512-BF16/AMX and on GPUs (2-3x faster here)")
     with network_col:
