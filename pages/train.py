@@ -216,7 +216,8 @@ with st.expander("New training job", expanded=not manager.jobs(include_finished=
     if problem:
         st.error(f"This network cannot be built: {problem}")
     else:
-        basis = (f"from {estimate['runs_used']} runs timed on this machine" if estimate["runs_used"]
+        basis = (f"from {estimate['same_run']}, the same network timed on this machine" if estimate["same_run"]
+                 else f"from {estimate['runs_used']} runs timed on this machine" if estimate["runs_used"]
                  else "a rough guess until a run has been timed here")
         waiting = len(manager.jobs(include_finished=False))
         st.caption(

@@ -172,6 +172,19 @@ def test_time_estimate_is_near_the_reference_runs_measured_epochs():
         assert 0.6 < estimate / measured < 1.5, (name, estimate, measured)
 
 
+def test_a_network_timed_here_before_is_estimated_from_its_own_speed():
+    runs, _ = registry.list_runs(root=registry.models_dir())
+    records = [run.record for run in runs]
+    digitlab = next(record for record in records if record.name == "digitlab")
+    preset = presets.get("digitlab")
+    estimate = estimate_epoch_seconds(preset.spec, preset.config, records)
+    assert estimate["same_run"] == "digitlab"
+    measured = digitlab.train_time_s / digitlab.epochs_run
+    assert 0.8 < estimate["seconds"] / measured < 1.25, (estimate, measured)
+    # Another batch size is another speed: back to the FLOP model.
+    assert estimate_epoch_seconds(preset.spec, preset.config.replace(batch_size=64), records)["same_run"] is None
+
+
 @pytest.mark.parametrize("restore_best", [True, False])
 def test_a_weight_average_is_what_validation_saw_and_what_is_kept(split, restore_best):
     config = QUICK.replace(weight_ema=0.99, restore_best=restore_best)
