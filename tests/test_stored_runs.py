@@ -76,7 +76,7 @@ def test_reference_accuracies_are_what_these_networks_reach_on_mnist():
 
 
 def test_the_default_reads_at_least_99_5_percent_of_mnist():
-    # Issue 13 asks 99.6 %. The stored run reads 99.58 %; runs of its recipe read 99.58-99.63 % and
+    # Issue 13 asks 99.6 %. The stored run reads 99.58 %; three seeds of its recipe read 99.58-99.63 % and
     # the one before 99.65 % (README): the bar lies inside the run-to-run spread, and the run kept
     # is the preset's seed-0 run, never the one that read the test set best. Another test
     # re-reads the stored model to check the recorded figure.
