@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from digitlab.architectures import ArchSpec, ConvSpec
-from digitlab.config import TrainConfig, flag_arguments
+from digitlab.config import CONFIG_FLAGS, TrainConfig, flag_arguments
 from digitlab.data import planned_sizes
 
 
@@ -205,8 +205,9 @@ def spec_and_config(preset: str, network: dict, training: dict) -> tuple[ArchSpe
     `network` holds ArchSpec fields, with `convs` as rows of filters / kernel_size / strides /
     batch_norm / pool (rows with a blank number are dropped) and `dense_units` as text
     ("128 64"). `training` holds TrainConfig fields in the form's terms: `lr_decay` 1 means
-    none, `early_stopping` 0 means off, a `train_size` of the protocol's whole training set
-    means all of it. Raises ValueError saying what cannot be built.
+    none, `early_stopping` and `weight_ema` 0 mean off (as on the command line), a `train_size`
+    of the protocol's whole training set means all of it. Raises ValueError saying what cannot
+    be built.
     """
     base = get(preset)
     network, training = dict(network), dict(training)
@@ -223,9 +224,10 @@ def spec_and_config(preset: str, network: dict, training: dict) -> tuple[ArchSpe
         except ValueError:
             raise ValueError("dense units must be whole numbers separated by spaces") from None
     if training.get("lr_decay") is not None and training["lr_decay"] >= 1:
-        training["lr_decay"] = None
-    if "early_stopping" in training:
-        training["early_stopping"] = int(training["early_stopping"]) or None
+        training["lr_decay"] = None  # a factor above 1 would grow the rate: read as no decay, like 1
+    for flag in CONFIG_FLAGS:  # the form's "off" values are the command line's: patience 0, EMA 0
+        if flag.field in training:
+            training[flag.field] = flag.value(training[flag.field])
     if training.get("train_size") is not None:
         protocol = training.get("protocol", base.config.protocol)
         whole = planned_sizes(protocol)["train"]

@@ -164,7 +164,7 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum)}
     training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
                 "styles_share": float(styles_share), "boxed_share": float(boxed_share),
-                "elastic": float(elastic) if augment else 0.0, "weight_ema": float(weight_ema) or None,
+                "elastic": float(elastic) if augment else 0.0, "weight_ema": float(weight_ema),
                 "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
                 "learning_rate": float(learning_rate), "lr_decay": float(lr_decay), "early_stopping": int(patience),
                 "restore_best": restore_best, "precision": precision}
