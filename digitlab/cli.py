@@ -286,6 +286,11 @@ def cmd_realworld(args) -> int:
         print("|---" * 11 + "|")
         for name, results in report.items():
             print(f"| {name} | " + " | ".join(_percent(a) for a in results["semeion"]["per_digit"]) + " |")
+        print("\nSemeion's commonest misreadings (digit -> read as, how many):\n")
+        for name, results in report.items():
+            misreadings = realworld.commonest_misreadings(results["semeion"]["errors"])
+            print(f"- {name}: " + (", ".join(f"{label} -> {'no digit' if read < 0 else read} ({count})"
+                                            for label, read, count in misreadings) or "none"))
     return 0
 
 

@@ -44,6 +44,7 @@ class TrainConfig:
     augment: bool = False
     styles_share: float = 0.0  # share of the training set drawn from `strokes` (styles MNIST lacks)
     boxed_share: float = 0.0  # share of it stretched to fill a box (`strokes.fill_box`), aspect ratio lost
+    boxed_from_styles: float | None = None  # share of the boxed copies drawn from the styles (None: as they stand)
     elastic: float = 0.0  # with `augment`: share of the augmented images also bent elastically
     weight_ema: float | None = None  # keep a moving average of the weights, this momentum per step
 
@@ -66,6 +67,8 @@ class TrainConfig:
             raise ValueError("styles share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         if not 0 <= self.boxed_share <= 0.5:
             raise ValueError("boxed share must be between 0 and 0.5 (MNIST stays the bulk of training)")
+        if self.boxed_from_styles is not None and not 0 <= self.boxed_from_styles <= 1:
+            raise ValueError("share of the boxed copies drawn from the styles must be between 0 and 1")
         if not 0 <= self.elastic <= 1:
             raise ValueError("elastic share must be between 0 and 1")
         if self.weight_ema is not None and not 0 < self.weight_ema < 1:
@@ -131,6 +134,9 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("boxed_share", "--boxed-share", float,
          help="share of the training set made of its digits stretched to fill a box, aspect ratio lost "
               "(as forms and some scanners keep them)"),
+    Flag("boxed_from_styles", "--boxed-from-styles", float,
+         help="share of those boxed copies drawn from the generated styles (default: as the training set "
+              "stands, about one in eight)"),
     Flag("elastic", "--elastic", float,
          help="with --augment: share of the augmented images also bent by a smooth random field (Simard 2003)"),
     Flag("weight_ema", "--weight-ema", float,

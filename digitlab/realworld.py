@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,3 +111,13 @@ def evaluate_pictures(reader, pictures, labels) -> dict:
     errors = [{"index": int(i), "label": int(labels[i]), "read": int(reads[i])} for i in np.flatnonzero(~right)]
     return {"count": int(len(labels)), "correct": int(right.sum()), "accuracy": float(right.mean()),
             "per_digit": per_digit, "errors": errors}
+
+
+def commonest_misreadings(errors: list[dict], top: int = 8) -> list[tuple[int, int, int]]:
+    """(label, read, count) of the `top` most frequent misreadings among `evaluate_pictures`' errors.
+
+    A read of -1 is "no digit". Ties keep the smaller label first, so the list is the same every run.
+    """
+    counts = Counter((error["label"], error["read"]) for error in errors)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(label, read, count) for (label, read), count in ranked[:top]]

@@ -550,18 +550,25 @@ def boxed_digits(images: np.ndarray, seed: int) -> np.ndarray:
     return np.stack([to_mnist(fill_box(image, r)) for image in images]) if len(images) else images
 
 
-def with_boxed(split, share: float, seed: int):
+def with_boxed(split, share: float, seed: int, *, from_styles: float | None = None, styles_start: int | None = None):
     """`split` with `share` of its training part made of its own digits stretched to fill a box (`fill_box`).
 
     The digits are drawn from the training part as it stands (MNIST's and any generated
-    styles), so validation and test stay untouched MNIST.
+    styles), so validation and test stay untouched MNIST. With `from_styles`, that share of
+    the copies is drawn from the generated digits, which start at index `styles_start`:
+    drawn as they stand, about one copy in eight is of a style, a few dozen per style.
     """
     count = styles_count(len(split.y_train), share)
     if count == 0:
         return split
-    order = np.random.default_rng(BOXED_SEED_OFFSET + seed).permutation(len(split.y_train))
-    # A few more candidates than needed, since a copy that lost all its ink is left out.
-    chosen = order[: min(len(order), count + count // 50 + 5)]
+    r = np.random.default_rng(BOXED_SEED_OFFSET + seed)
+    extra = count // 50 + 5  # a few more candidates than needed, since a copy that lost all its ink is left out
+    if from_styles is None or styles_start is None or styles_start >= len(split.y_train):
+        chosen = r.permutation(len(split.y_train))[: count + extra]
+    else:
+        generated = (styles_start + r.permutation(len(split.y_train) - styles_start))[: round((count + extra) * from_styles)]
+        mnist = r.permutation(styles_start)[: count + extra - len(generated)]
+        chosen = r.permutation(np.concatenate([generated, mnist]))
     digits = np.round(split.x_train[chosen].reshape(len(chosen), 28, 28) * 255).astype(np.uint8)
     boxed = boxed_digits(digits, BOXED_SEED_OFFSET + seed)
     kept = np.flatnonzero(boxed.reshape(len(boxed), -1).max(axis=1) > 0)[:count]

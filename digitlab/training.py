@@ -412,7 +412,8 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
         split = strokes.with_styles(split, config.styles_share, config.seed)
     styled_count = len(split.y_train)
     if config.boxed_share:
-        split = strokes.with_boxed(split, config.boxed_share, config.seed)
+        split = strokes.with_boxed(split, config.boxed_share, config.seed, from_styles=config.boxed_from_styles,
+                                   styles_start=mnist_sizes["train"])
     record = record.replace(
         status="running", error=None,
         machine={"cpu_count": os.cpu_count(), "cpu_bfloat16": cpu_supports_bfloat16(),
@@ -422,7 +423,9 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
         styles={"share": config.styles_share, "count": styled_count - mnist_sizes["train"],
                 "seed": strokes.TRAIN_SEED_OFFSET + config.seed} if config.styles_share else None,
         boxed={"share": config.boxed_share, "count": len(split.y_train) - styled_count,
-               "seed": strokes.BOXED_SEED_OFFSET + config.seed} if config.boxed_share else None,
+               "seed": strokes.BOXED_SEED_OFFSET + config.seed,
+               **({"from_styles": config.boxed_from_styles} if config.boxed_from_styles is not None else {})}
+        if config.boxed_share else None,
         data={"protocol": config.protocol, "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
               "sizes": mnist_sizes, "train_size": config.train_size},
     )

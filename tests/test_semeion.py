@@ -54,6 +54,13 @@ def test_a_picture_with_no_digit_counts_as_wrong():
     assert result["correct"] == 1 and result["errors"][0]["read"] == -1
 
 
+def test_commonest_misreadings_are_counted_and_ranked():
+    errors = [{"label": 9, "read": 8}] * 3 + [{"label": 4, "read": 6}] * 3 + [{"label": 1, "read": -1}]
+    assert realworld.commonest_misreadings(errors) == [(4, 6, 3), (9, 8, 3), (1, -1, 1)]
+    assert realworld.commonest_misreadings(errors, top=1) == [(4, 6, 3)]
+    assert realworld.commonest_misreadings([]) == []
+
+
 # What the default model reads of Semeion (README, `python -m digitlab realworld`): it must not fall below.
 SEMEION_BAR = 0.93
 SEMEION_DIGIT_BAR = 0.70
@@ -80,5 +87,6 @@ def test_realworld_reports_semeion_per_digit_beside_the_other_sets(tmp_path, cap
     table = capsys.readouterr().out
     assert "| reader | canvas (1) | semeion (1593) | mnist-test (10000) |" in table
     assert "Semeion per digit" in table and "| reader | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |" in table
+    assert "Semeion's commonest misreadings" in table and "- digitlab: " in table
     assert main(["realworld", "--dir", str(tmp_path), "--json", "--no-semeion"]) == 0
     assert "semeion" not in json.loads(capsys.readouterr().out)["digitlab"]

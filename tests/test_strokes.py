@@ -196,3 +196,34 @@ def test_the_train_form_and_command_carry_the_boxed_share():
     assert "--boxed-share 0.2" in command and "--styles-share 0.3" in command
     digitlab = presets.get("digitlab")
     assert "--boxed-share" not in presets.training_command("run", "digitlab", digitlab.spec, digitlab.config)
+
+
+def test_with_boxed_draws_the_asked_share_of_its_copies_from_the_generated_styles():
+    # 100 "MNIST" digits labelled 0-9 and 60 "generated" ones all labelled 7: a copy's label says its source.
+    split = tiny_split()
+    x_train = split.x_train.copy()
+    x_train[:, ..., 0] = a_tall_one() / 255
+    split = Split("full", x_train, split.y_train, split.x_val, split.y_val, split.x_test, split.y_test)
+    styles = np.repeat(a_tall_one()[None], 60, axis=0)
+    mixed_in = strokes._with_training_digits(split, styles, np.full(60, 7))
+    mnist_sevens = int((split.y_train == 7).sum())
+    as_they_stand = strokes.with_boxed(mixed_in, 0.2, seed=0)
+    half = strokes.with_boxed(mixed_in, 0.2, seed=0, from_styles=0.5, styles_start=100)
+    added = lambda mixed: mixed.y_train[160:]  # noqa: E731
+    assert len(added(half)) == len(added(as_they_stand)) == 40
+    # Half drawn from the sevens-only styles, the other half from MNIST's (a tenth of which are sevens).
+    assert (added(half) == 7).sum() >= 20 and (added(half) != 7).sum() >= 20 - mnist_sevens
+    assert (added(half) == 7).mean() > (added(as_they_stand) == 7).mean()
+    assert strokes.with_boxed(mixed_in, 0.2, seed=0, from_styles=0.0, styles_start=100).y_train[160:].tolist() \
+        != added(half).tolist()
+
+
+def test_the_command_line_carries_the_share_of_boxed_copies_from_the_styles():
+    from digitlab import presets
+    from digitlab.cli import build_parser
+
+    assert build_parser().parse_args(["train", "--arch", "small", "--boxed-from-styles", "0.5"]).boxed_from_styles == 0.5
+    spec, config = presets.spec_and_config("small", {}, {"boxed_share": 0.2, "boxed_from_styles": 0.5})
+    assert "--boxed-from-styles 0.5" in presets.training_command("run", "small", spec, config)
+    with pytest.raises(ValueError, match="boxed copies drawn from the styles"):
+        TrainConfig(boxed_from_styles=1.5)
