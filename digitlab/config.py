@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class Flag:
 
     field: str
     flag: str
-    type: type = str
+    type: Callable[[str], object] = str
     choices: tuple[str, ...] | None = None
     help: str = ""
     switch: bool = False  # argparse.BooleanOptionalAction: --augment / --no-augment
@@ -107,6 +108,11 @@ class Flag:
         if self.off is not None and parsed is not None and parsed == self.type(self.off):
             return None
         return parsed
+
+
+def share_or_auto(text: str) -> float | str:
+    """A command-line share in [0, 1] as a float, or "auto" as it is (the config's None)."""
+    return text if text == "auto" else float(text)
 
 
 # The one table from config fields to `python -m digitlab train` flags: the CLI's parser, the
@@ -134,9 +140,9 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("boxed_share", "--boxed-share", float,
          help="share of the training set made of its digits stretched to fill a box, aspect ratio lost "
               "(as forms and some scanners keep them)"),
-    Flag("boxed_from_styles", "--boxed-from-styles", float,
-         help="share of those boxed copies drawn from the generated styles (default: as the training set "
-              "stands, about one in eight)"),
+    Flag("boxed_from_styles", "--boxed-from-styles", share_or_auto,
+         help="share of those boxed copies drawn from the generated styles; auto: drawn as the training set "
+              "stands (about one in eight)", off="auto"),
     Flag("elastic", "--elastic", float,
          help="with --augment: share of the augmented images also bent by a smooth random field (Simard 2003)"),
     Flag("weight_ema", "--weight-ema", float,

@@ -85,6 +85,12 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
             "Stretched to fill a box (share)", 0.0, 0.5, value=defaults.boxed_share, step=0.05,
             key=key("boxed"), help=f"{source}: {defaults.boxed_share:g}. Share of the training set made of its "
             "digits stretched to fill a box, as forms and some scanners keep them (a one as wide as tall)")
+        boxed_from_styles = st.number_input(
+            "Boxed copies from the styles (share; blank = as drawn)", 0.0, 1.0, value=defaults.boxed_from_styles,
+            step=0.1, key=key("boxed_styles"), disabled=not (boxed_share and styles_share),
+            help=f"{source}: {defaults.boxed_from_styles if defaults.boxed_from_styles is not None else 'blank'}. "
+            "Share of the boxed copies made from the generated styles; blank: drawn from the training set as it "
+            "stands, where about one in eight is a style")
     with optimiser_col:
         st.markdown("**Optimiser**")
         epochs = st.number_input("Epochs", 1, 500, value=defaults.epochs, key=key("epochs"),
@@ -164,6 +170,7 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum)}
     training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
                 "styles_share": float(styles_share), "boxed_share": float(boxed_share),
+                "boxed_from_styles": None if boxed_from_styles is None else float(boxed_from_styles),
                 "elastic": float(elastic) if augment else 0.0, "weight_ema": float(weight_ema),
                 "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
                 "learning_rate": float(learning_rate), "lr_decay": float(lr_decay), "early_stopping": int(patience),

@@ -6,7 +6,7 @@ import pytest
 from digitlab import strokes
 from digitlab.data import Split
 from digitlab.inference import Predictor
-from digitlab.config import TrainConfig
+from digitlab.config import CONFIG_FLAGS, TrainConfig, flag_arguments
 
 # Styles the issue names (a class's first minutes) and the ordinary forms beside them.
 NAMED = {"one-flag", "one-flag-base", "seven-crossed", "seven-crossed-curved", "nine-tail-left", "four-one-stroke",
@@ -223,6 +223,12 @@ def test_the_command_line_carries_the_share_of_boxed_copies_from_the_styles():
     from digitlab.cli import build_parser
 
     assert build_parser().parse_args(["train", "--arch", "small", "--boxed-from-styles", "0.5"]).boxed_from_styles == 0.5
+    flag = next(flag for flag in CONFIG_FLAGS if flag.field == "boxed_from_styles")
+    auto = build_parser().parse_args(["train", "--arch", "small", "--boxed-from-styles", "auto"]).boxed_from_styles
+    assert flag.value(auto) is None and flag.value(0.5) == 0.5
+    # Off in a config whose base has it on: the recorded command says so, so rerunning it gives the same run.
+    assert flag_arguments(TrainConfig(boxed_from_styles=None), TrainConfig(boxed_from_styles=0.5)) == \
+        ["--boxed-from-styles", "auto"]
     spec, config = presets.spec_and_config("small", {}, {"boxed_share": 0.2, "boxed_from_styles": 0.5})
     assert "--boxed-from-styles 0.5" in presets.training_command("run", "small", spec, config)
     with pytest.raises(ValueError, match="boxed copies drawn from the styles"):
