@@ -84,6 +84,7 @@ def cmd_train(args) -> int:
         key: value for key, value in {
             "dropout": args.dropout, "activation": args.activation, "bn_momentum": args.bn_momentum,
             "dense_units": tuple(args.dense_units) if args.dense_units else None,
+            "dense_batch_norm": args.dense_batch_norm,
         }.items() if value is not None
     }
     if args.batch_norm is not None:
@@ -354,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dense-units", type=int, nargs="+")
     train.add_argument("--activation", choices=ACTIVATIONS)
     train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--dense-batch-norm", action=argparse.BooleanOptionalAction, default=None,
+                       help="BatchNorm between each dense layer and its activation (keeps ReLU units alive)")
     train.add_argument("--bn-momentum", type=float, help="decay of BatchNorm's running statistics (Keras: 0.99)")
     train.add_argument("--spec-json", metavar="JSON", help="a whole architecture spec (as in run.json) instead of the preset's")
     train.add_argument("--set-default", action="store_true", help="make this run the default model")

@@ -234,6 +234,9 @@ def architecture_card(spec: ArchSpec) -> list[CardRow]:
         rows.append(CardRow(name, (units,), features * units + units,
                             f"n_in·n_out + n_out = {features}·{units} + {units}", features * units, None))
         features = units
+        if spec.dense_batch_norm and name != "logits":
+            rows.append(CardRow(f"dense_bn{i}", (units,), 4 * units, f"4·n (γ, β, mean, variance) = 4·{units}", 0, None))
+            rows.append(CardRow(f"dense_act{i} ({spec.activation})", (units,), 0, "", 0, None))
         if name == f"dense{len(spec.dense_units)}" and spec.dropout > 0 and spec.dropout_position == "after_dense":
             rows.append(CardRow(f"dropout ({spec.dropout:g})", (units,), 0, "", 0, None))
     rows.append(CardRow("probabilities (softmax)", (NUM_CLASSES,), 0, "", 0, None))

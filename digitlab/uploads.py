@@ -369,6 +369,7 @@ def spec_of(model, probe: np.ndarray) -> ArchSpec | None:
     from digitlab.architectures import ACTIVATIONS, ConvSpec, build_model
 
     convs, dense_units, dropout, position, activation, padding, momentum = [], [], 0.0, "before_dense", None, None, 0.99
+    dense_batch_norm = False
     try:
         for layer in model.layers:
             kind, config = type(layer).__name__, layer.get_config()
@@ -378,6 +379,8 @@ def spec_of(model, probe: np.ndarray) -> ArchSpec | None:
                     return None
                 padding = config["padding"]
                 convs.append(ConvSpec(config["filters"], size[0], stride[0], batch_norm=False, pool=False))
+            elif kind == "BatchNormalization" and dense_units:
+                dense_batch_norm = True
             elif kind == "BatchNormalization" and convs:
                 convs[-1] = convs[-1].replace(batch_norm=True)
                 momentum = config["momentum"]
@@ -392,7 +395,7 @@ def spec_of(model, probe: np.ndarray) -> ArchSpec | None:
         if not convs or activation not in ACTIVATIONS:
             return None
         spec = ArchSpec(convs=tuple(convs), dense_units=tuple(dense_units), dropout=dropout, dropout_position=position,
-                        activation=activation, padding=padding, bn_momentum=momentum,
+                        activation=activation, padding=padding, bn_momentum=momentum, dense_batch_norm=dense_batch_norm,
                         description="an uploaded network of digitlab's kind")
         rebuilt = build_model(spec)
     except (KeyError, TypeError, ValueError):

@@ -160,6 +160,11 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                                        help=f"{source}: {spec.init_std} (Paper H: 0.1)")
             bias_init = st.number_input("Initial bias", 0.0, 1.0, value=spec.bias_init, step=0.05,
                                         key=key("bias"), help=f"{source}: {spec.bias_init}")
+            dense_batch_norm = st.toggle(
+                "BatchNorm in the dense layers", value=spec.dense_batch_norm, key=key("dense_bn"),
+                help=f"{source}: {'on' if spec.dense_batch_norm else 'off'}. Between each dense layer and its "
+                "activation. Its inputs are all positive, so a ReLU unit whose weights turn negative early never "
+                "fires again: without it most of digitlab's 128 dense units die in the first batches")
             bn_momentum = st.number_input("BatchNorm momentum", 0.0, 0.999, value=spec.bn_momentum,
                                           step=0.01, format="%.3f", key=key("bn_momentum"),
                                           help=f"{source}: {spec.bn_momentum}. Decay of the running "
@@ -167,7 +172,8 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
 
     network = {"convs": edited.to_dict("records"), "dense_units": dense_text, "dropout": dropout,
                "activation": activation, "padding": padding, "dropout_position": dropout_position, "init": init,
-               "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum)}
+               "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum),
+               "dense_batch_norm": dense_batch_norm}
     training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
                 "styles_share": float(styles_share), "boxed_share": float(boxed_share),
                 "boxed_from_styles": None if boxed_from_styles is None else float(boxed_from_styles),

@@ -60,6 +60,25 @@ def test_layer_names_and_shapes():
     assert "Lambda" not in {type(layer).__name__ for layer in model.layers}
 
 
+def test_dense_batch_norm_sits_between_each_dense_layer_and_its_activation():
+    from digitlab.architectures import parameter_count
+
+    spec = PRESETS["small"].replace(dense_batch_norm=True, dense_units=(64, 32))
+    model = build_model(spec)
+    names = [layer.name for layer in model.layers]
+    assert names[names.index("flatten") + 1:] == ["dropout", "dense1", "dense_bn1", "dense_act1", "dense2",
+                                                  "dense_bn2", "dense_act2", "logits", "probabilities"]
+    assert model.get_layer("dense1").get_config()["activation"] == "linear"
+    assert model.get_layer("dense_act1").get_config()["activation"] == "relu"
+    plain = PRESETS["small"].replace(dense_units=(64, 32))
+    assert model.count_params() == parameter_count(spec) == parameter_count(plain) + 4 * (64 + 32)
+    assert ArchSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    # A run stored before the field existed reads as without it.
+    stored = plain.to_dict()
+    del stored["dense_batch_norm"]
+    assert ArchSpec.from_dict(stored) == plain
+
+
 def test_paper_h_layout():
     model = build_model(PRESETS["paper-h"])
     assert model.get_layer("act3").output.shape[1:] == (7, 7, 32)

@@ -99,3 +99,24 @@ def test_patience_0_turns_early_stopping_off_and_a_form_job_without_it_records_p
     assert config.early_stopping is None
     command = presets.training_command("run", "paper-h", spec, config)
     assert "--patience 0" in command
+
+
+def test_dense_batch_norm_is_a_command_line_and_form_knob():
+    import json as json_module
+
+    from digitlab.architectures import ArchSpec
+
+    assert build_parser_args(["--dense-batch-norm"]).dense_batch_norm is True
+    assert build_parser_args(["--no-dense-batch-norm"]).dense_batch_norm is False
+    assert build_parser_args([]).dense_batch_norm is None  # the preset's own
+    spec, config = presets.spec_and_config("small", {"dense_batch_norm": True}, {})
+    assert spec.dense_batch_norm and not presets.get("small").spec.dense_batch_norm
+    command = presets.training_command("run", "small", spec, config)
+    recorded = json_module.loads(command.split("--spec-json ", 1)[1].split(" --", 1)[0].strip("'"))
+    assert ArchSpec.from_dict(recorded).dense_batch_norm is True
+
+
+def build_parser_args(extra):
+    from digitlab.cli import build_parser
+
+    return build_parser().parse_args(["train", "--arch", "small", *extra])

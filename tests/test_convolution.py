@@ -151,9 +151,10 @@ def test_receptive_field_formula_by_hand():
                       "pool2": (16, 8, 4)}
 
 
-@pytest.mark.parametrize("preset", list(presets.PRESETS))
+@pytest.mark.parametrize("preset", [*presets.PRESETS, "small with dense BatchNorm"])
 def test_card_parameters_equal_keras_count_params(preset):
-    spec = presets.get(preset).spec
+    spec = (presets.get("small").spec.replace(dense_batch_norm=True, dense_units=(64, 32))
+            if preset == "small with dense BatchNorm" else presets.get(preset).spec)
     card = architecture_card(spec)
     assert sum(row.params for row in card) == build_model(spec).count_params()
     assert 2 * sum(row.mult_adds for row in card) == flops_per_image(spec)

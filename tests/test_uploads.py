@@ -264,19 +264,22 @@ def test_the_reproduction_table_ignores_an_uploaded_run_under_a_papers_name(mode
     assert errors == [] and papers.reproduction_rows(runs) == []
 
 
-def test_a_network_digitlab_built_gets_its_spec_back_and_teaches(models_root, tmp_path, mnist):
+@pytest.mark.parametrize("dense_batch_norm", [False, True])
+def test_a_network_digitlab_built_gets_its_spec_back_and_teaches(models_root, tmp_path, mnist, dense_batch_norm):
     from digitlab import presets
     from digitlab.architectures import build_model
     from digitlab.explain import Explainer
 
-    spec = presets.get("paper-h").spec  # BatchNorm, strides, dropout after the dense layer
+    # BatchNorm, strides, dropout after the dense layer; and BatchNorm in the dense layer too
+    spec = presets.get("paper-h").spec.replace(dense_batch_norm=dense_batch_norm)
     keras.utils.set_random_seed(3)
     model = build_model(spec)
     uploads.upload_model(saved_bytes(model, tmp_path), "downloaded.keras")
     record = registry.get_run("downloaded").record
     assert record.uploaded and record.spec is not None
-    assert (record.spec.convs, record.spec.dense_units, record.spec.dropout, record.spec.dropout_position) == \
-        (spec.convs, spec.dense_units, spec.dropout, spec.dropout_position)
+    assert (record.spec.convs, record.spec.dense_units, record.spec.dropout, record.spec.dropout_position,
+            record.spec.dense_batch_norm) == \
+        (spec.convs, spec.dense_units, spec.dropout, spec.dropout_position, dense_batch_norm)
     images = mnist[0][:20]
     rebuilt = registry.load_model("downloaded")  # from the spec, as a trained run
     np.testing.assert_allclose(np.asarray(rebuilt(images)), np.asarray(model(images)), atol=1e-6)
