@@ -86,8 +86,9 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
             key=key("boxed"), help=f"{source}: {defaults.boxed_share:g}. Share of the training set made of its "
             "digits stretched to fill a box, as forms and some scanners keep them (a one as wide as tall)")
         boxed_from_styles = st.number_input(
-            "Boxed copies from the styles (share; blank = as drawn)", 0.0, 1.0, value=defaults.boxed_from_styles,
+            "Boxed copies from the styles (share)", 0.0, 1.0, value=defaults.boxed_from_styles,
             step=0.1, key=key("boxed_styles"), disabled=not (boxed_share and styles_share),
+            placeholder="as drawn (about 1 in 8)",
             help=f"{source}: {defaults.boxed_from_styles if defaults.boxed_from_styles is not None else 'blank'}. "
             "Share of the boxed copies made from the generated styles; blank: drawn from the training set as it "
             "stands, where about one in eight is a style")
