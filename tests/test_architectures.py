@@ -29,7 +29,7 @@ EXPECTED_PARAMS = {
     "paper-h": conv(3, 1, 12) + 4 * 12 + conv(6, 12, 24) + 4 * 24 + conv(6, 24, 32) + 4 * 32
     + dense(7 * 7 * 32, 200) + dense(200, 10),
     "digitlab": conv(3, 1, 32) + 4 * 32 + conv(3, 32, 32) + 4 * 32 + conv(3, 32, 64) + 4 * 64
-    + conv(3, 64, 64) + 4 * 64 + dense(7 * 7 * 64, 128) + dense(128, 10),
+    + conv(3, 64, 64) + 4 * 64 + dense(7 * 7 * 64, 128) + 4 * 128 + dense(128, 10),
     "small": conv(3, 1, 16) + conv(3, 16, 32) + dense(7 * 7 * 32, 64) + dense(64, 10),
 }
 EXPECTED_PARAMS["paper-h-stated"] = EXPECTED_PARAMS["paper-h"]  # the same network, other knobs
