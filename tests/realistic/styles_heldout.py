@@ -27,9 +27,30 @@ def _accuracy(reader, images: np.ndarray, labels: np.ndarray) -> float:
     return float((reads == labels).mean())
 
 
+def _live_units(reader, images: np.ndarray) -> str:
+    """How many of the first dense layer's units fire (> 0) for at least 1 % of `images`, as "live/all"."""
+    import keras
+
+    names = [layer.name for layer in reader.model.layers]
+    layer = reader.model.get_layer("dense_act1" if "dense_act1" in names else "dense1")
+    fired = (keras.Model(reader.model.inputs, layer.output).predict(images, verbose=0) > 0).mean(axis=0)
+    return f"{int((fired > 0.01).sum())}/{fired.size}"
+
+
+def _weakest_boxed_styles(reader, count: int = 5) -> str:
+    """The `count` generated styles read worst once stretched to fill a box (100 held-out digits each)."""
+    shares = []
+    for style in strokes.STYLES:
+        images, labels, _ = strokes.make_styles(100, strokes.HELD_OUT_SEED, styles=(style,))
+        shares.append((_accuracy(reader, strokes.boxed_digits(images, strokes.HELD_OUT_SEED + 1), labels), style.name))
+    return ", ".join(f"{name} {100 * share:.0f}%" for share, name in sorted(shares)[:count])
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["default"])
+    parser.add_argument("--per-style", action="store_true",
+                        help="also list each run's five styles read worst once boxed (100 held-out digits each)")
     args = parser.parse_args(argv)
     styles, style_labels, _ = strokes.make_styles(3000, strokes.HELD_OUT_SEED)
     split = data.load_split("full", seed=0)
@@ -40,8 +61,9 @@ def main(argv=None) -> None:
     test_images, test_labels = data.mnist_test_set()
     semeion = realworld.load_semeion()
     print("| run | styles share | boxed share | held-out styles | boxed MNIST validation | boxed held-out styles "
-          "| MNIST validation | MNIST test | Semeion (measured only) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| MNIST validation | MNIST test | Semeion (measured only) | live dense units |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    weakest = {}
     for name in args.models:
         reader = Predictor.load(name)
         record = reader.record
@@ -50,8 +72,13 @@ def main(argv=None) -> None:
                record.report("validation").get("accuracy", float("nan")),
                _accuracy(reader, test_images, test_labels),
                realworld.evaluate_pictures(reader, *semeion)["accuracy"]]
+        live = _live_units(reader, validation[..., None].astype(np.float32) / 255)
         print(f"| {reader.name} | {record.config.styles_share} | {record.config.boxed_share} | "
-              + " | ".join(f"{100 * value:.2f}%" for value in row) + " |")
+              + " | ".join(f"{100 * value:.2f}%" for value in row) + f" | {live} |")
+        if args.per_style:
+            weakest[reader.name] = _weakest_boxed_styles(reader)
+    for name, styles in weakest.items():
+        print(f"\n{name}, weakest boxed styles: {styles}")
 
 
 if __name__ == "__main__":
