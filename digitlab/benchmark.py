@@ -32,21 +32,26 @@ def _interleaved(functions: dict, repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarray | None = None) -> dict:
+def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarray | None = None,
+              against: str | None = None) -> dict:
     """Latency of one drawing: preprocessing, the Predictor, `model.predict` and a plain eager call.
 
     `drawing` is an (h, w, 4) uint8 canvas image; by default a synthetic 400x400 stroke of a 7.
+    `against` names another stored run whose Predictor is timed in the same rounds ("predictor
+    (NAME)"), so that two networks' speeds are compared under the same machine noise.
     """
     if drawing is None:
         drawing = np.zeros((400, 400, 4), np.uint8)
         cv2.polylines(drawing, [np.array([[120, 100], [280, 100], [170, 320]])], False, (0, 0, 0, 255), 18)
     predictor = Predictor.load(model_name)
+    other = Predictor.load(against) if against else None
     image = preprocess_digit(drawing).image[None, ..., None]
     timings = _interleaved({
         "preprocessing": lambda: preprocess_digit(drawing),
         "predictor": lambda: predictor.predict(image),
         "model.predict": lambda: predictor.model.predict(image, verbose=0),
         "eager call": lambda: predictor.model(image, training=False).numpy(),
+        **({f"predictor ({against})": lambda: other.predict(image)} if against else {}),
     }, repeats)
     return {"model": predictor.name, "repeats": repeats, "median_ms": timings,
             "predictor_speedup_vs_model_predict": timings["model.predict"] / timings["predictor"]}

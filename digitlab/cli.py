@@ -212,11 +212,14 @@ def cmd_benchmark(args) -> int:
     from digitlab import benchmark
 
     if not args.training_only:
-        result = benchmark.inference(args.model, repeats=args.repeats)
+        result = benchmark.inference(args.model, repeats=args.repeats, against=args.against)
         print(f"single drawing, model {result['model']}, median of {result['repeats']} interleaved runs:")
         for path, ms in result["median_ms"].items():
             print(f"  {path:<16} {ms:8.2f} ms")
         print(f"  Predictor is {result['predictor_speedup_vs_model_predict']:.0f}x faster than model.predict")
+        if args.against:
+            ratio = result["median_ms"][f"predictor ({args.against})"] / result["median_ms"]["predictor"]
+            print(f"  {args.against}'s Predictor takes {ratio:.2f}x the time of {result['model']}'s")
     if args.training or args.training_only:
         result = benchmark.training(args.arch, train_size=args.train_size, epochs=args.epochs, rounds=args.rounds)
         print(f"training {result['arch']} on {result['images']:,} images ({result['validation_images']:,} validating), "
@@ -385,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Median latency of one drawing through each prediction path; "
                                             "with --training, training throughput with and without the engine.")
     bench.add_argument("--model", default="default")
+    bench.add_argument("--against", metavar="MODEL", help="also time this stored run's Predictor in the same rounds")
     bench.add_argument("--repeats", type=int, default=30)
     bench.add_argument("--training", action="store_true", help="also time training")
     bench.add_argument("--training-only", action="store_true")

@@ -218,5 +218,27 @@ class Explainer:
                     steps, float(np.linalg.norm(delta)), int((np.abs(delta) > 0.1).sum()))
 
 
+def dense_units(model: keras.Model, images: np.ndarray) -> np.ndarray | None:
+    """(n, 28, 28) float32 in [0, 1] -> (n, units) float32: the first dense layer's outputs after its
+    activation (dense_act1 with dense BatchNorm, else dense1); None for a network without one."""
+    names = [layer.name for layer in model.layers]
+    name = "dense_act1" if "dense_act1" in names else "dense1" if "dense1" in names else None
+    if name is None:
+        return None
+    probe = keras.Model(model.input, model.get_layer(name).output)
+    images = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
+    return np.concatenate([np.asarray(probe(images[i : i + 500], training=False), np.float32)
+                           for i in range(0, len(images), 500)])
+
+
+def firing_share(outputs: np.ndarray) -> np.ndarray:
+    """(n, units) outputs -> (units,) float32: the share of the n images each unit fires for (output > 0).
+
+    A ReLU unit that fires for none is dead: its output is 0 whatever the input, so no gradient
+    reaches its weights and training can never bring it back.
+    """
+    return (np.asarray(outputs) > 0).mean(axis=0).astype(np.float32)
+
+
 def _batch(image: np.ndarray) -> tf.Tensor:
     return tf.constant(np.asarray(image, np.float32).reshape(1, 28, 28, 1))

@@ -129,6 +129,16 @@ STEPS: tuple[Step, ...] = (
          "A 7 turned by 10° is still a 7. Seeing many such versions teaches the network to ignore those "
          "changes, so it reads writers it never saw. Too strong a change (a 6 turned upside down is a 9) "
          "would teach it the wrong answer."),
+    Step("units", "15 · Dead units",
+         "After Flatten, each unit of the dense layer adds up every feature with its own weights and fires when "
+         "the sum is above zero (ReLU). Each square below is one unit: lit by how strongly it fires for your "
+         "drawing, dark when it stays at zero for it, and marked ✕ when it fires for no MNIST digit at all.",
+         "A ReLU unit has output 0 for every training digit. What happens to it during training?",
+         ("It recovers as soon as the learning rate drops", "Nothing: no gradient reaches its weights, so it stays dead",
+          "Dropout revives it", "It is removed from the network"), 1,
+         "The gradient of ReLU is zero below zero, so a unit that never fires never learns. Its inputs here are "
+         "all positive (ReLU, then pooling), so one early step that turns its weights negative kills it. "
+         "BatchNorm before the ReLU keeps each unit's sum centred: digitlab's reader keeps all 128 alive."),
 )
 
 STEP_KEYS = tuple(step.key for step in STEPS)

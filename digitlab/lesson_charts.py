@@ -94,10 +94,11 @@ def overlay(image: np.ndarray, heat: np.ndarray, *, cmap: str = "viridis", scale
 def heatmap(values: np.ndarray, *, colorscale: str = "gray", signed: bool = False, text: bool = False,
             hover: str = "value", height: int = 300, marks: list[tuple[int, int]] | None = None,
             box: tuple[int, int, int, int] | None = None, title: str = "", zrange=None,
-            mark_size: int = 9, clickable: bool = False) -> go.Figure:
+            mark_size: int = 9, clickable: bool = False, mark_symbol: str = "square-open",
+            mark_colour: str = "orange") -> go.Figure:
     """An interactive (h, w) heat map: values on hover (and in the cells when `text`), row 0 at the top.
 
-    `marks` are (row, col) cells ringed in orange; `box` an inclusive (top, left, bottom, right) outline.
+    `marks` are (row, col) cells ringed in orange (or drawn as `mark_symbol` in `mark_colour`); `box` an inclusive (top, left, bottom, right) outline.
     """
     values = np.asarray(values, np.float64)
     kwargs = {}
@@ -124,7 +125,7 @@ def heatmap(values: np.ndarray, *, colorscale: str = "gray", signed: bool = Fals
     if marks:
         rows, cols = zip(*marks)
         figure.add_trace(go.Scatter(x=cols, y=rows, mode="markers", hoverinfo="skip", showlegend=False,
-                                    marker=dict(symbol="square-open", color="orange", size=mark_size,
+                                    marker=dict(symbol=mark_symbol, color=mark_colour, size=mark_size,
                                                 line=dict(width=2))))
     if box is not None:
         top, left, bottom, right = box

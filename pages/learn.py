@@ -29,6 +29,8 @@ LEARNED = "learned filter of the model"
 TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 PLOT = {"displayModeBar": False}
 HANDS = 16  # variants shown on the "Many hands" step
+UNIT_DIGITS = 2000  # MNIST test digits that tell a live dense unit from a dead one
+UNITS_PER_ROW = 16
 
 
 def clicked_cell(chart_key: str) -> tuple[int, int] | None:
@@ -124,6 +126,27 @@ def hand_variants(image_bytes: bytes, kind: str, seed: int, name: str) -> tuple[
     """HANDS variants of the picture as training might change it, and the model's probabilities for each."""
     images = augmentation.variants(_image(image_bytes), HANDS, seed, augmentation.SHOWN[kind])
     return images, explainer(name).probabilities(images)
+
+
+@st.cache_data(max_entries=16, show_spinner="Running 2,000 MNIST digits through the dense layer…")
+def unit_firing(name: str, stamp: float) -> np.ndarray | None:
+    """(units,) share of 2,000 MNIST test digits each unit of the first dense layer fires for; None without one."""
+    from digitlab.explain import dense_units, firing_share
+
+    mnist = mnist_test()
+    if mnist is None:
+        return None
+    outputs = dense_units(ui.predictor(name).model, mnist[0][:UNIT_DIGITS])
+    return None if outputs is None else firing_share(outputs)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def unit_outputs(image_bytes: bytes, name: str) -> np.ndarray | None:
+    """(units,) the first dense layer's outputs for the picture; None for a network without one."""
+    from digitlab.explain import dense_units
+
+    outputs = dense_units(ui.predictor(name).model, _image(image_bytes)[None])
+    return None if outputs is None else outputs[0]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -753,10 +776,33 @@ def step_hands():
                f"{trained.elastic:.0%} of its changed digits elastically (README, \"Elastic bending\").")
 
 
+def step_units():
+    firing = unit_firing(model_name, registry.get_run(model_name).model_path.stat().st_mtime)
+    outputs = unit_outputs(image_bytes, model_name)
+    if firing is None or outputs is None:
+        st.info(f"{model_name} has no dense layer (or MNIST's test digits are not on this server): "
+                "pick another network in the sidebar.")
+        return
+    alive = firing > 0.01
+    st.markdown(f"**{int(alive.sum())} of {alive.size}** units of {model_name}'s first dense layer fire for at "
+                f"least 1 % of {UNIT_DIGITS:,} MNIST test digits; **{int((outputs > 0).sum())}** fire for your drawing.")
+    rows = -(-alive.size // UNITS_PER_ROW)
+    grid = np.full(rows * UNITS_PER_ROW, np.nan)
+    grid[: alive.size] = outputs / (outputs.max() or 1.0)
+    dead = [(int(i) // UNITS_PER_ROW, int(i) % UNITS_PER_ROW) for i in np.flatnonzero(~alive)]
+    figure = lc.heatmap(grid.reshape(rows, UNITS_PER_ROW), colorscale="viridis", hover="output (of the largest)",
+                        height=60 + 34 * rows, marks=dead, zrange=(0, 1), mark_size=14, mark_symbol="x-thin-open",
+                        mark_colour="#d62728")
+    st.plotly_chart(figure, config=PLOT, key="learn_units_grid")
+    st.caption("Pick another network in the sidebar to compare: a network trained without BatchNorm in its dense "
+               "layer, or at a high learning rate, often has many dead units. digitlab's reader had 94 to 116 dead "
+               "of 128 before (README, \"Boxed styles and live dense units\").")
+
+
 RENDER = {"input": step_input, "conv": step_conv, "size": step_size, "pool": step_pool, "maps": step_maps,
           "filters": step_filters, "field": step_field, "softmax": step_softmax, "look": step_look,
           "card": step_card, "depth": step_depth, "break": step_break, "replay": step_replay,
-          "hands": step_hands}
+          "hands": step_hands, "units": step_units}
 
 
 def write_link() -> None:

@@ -202,3 +202,20 @@ def test_many_hands_shows_the_drawing_as_training_changes_it_and_new_draws_chang
     for kind in augmentation.SHOWN:
         app.selectbox(key="learn_hands_kind").set_value(kind).run()
         assert not app.exception and not app.error
+
+
+def test_dead_units_counts_the_dense_units_that_fire_and_marks_the_dead(app):
+    import re
+
+    show_step(app, "units")
+    summary = next(m.value for m in app.markdown if "units of" in m.value and "first dense layer" in m.value)
+    alive, units, now = map(int, re.search(r"\*\*(\d+) of (\d+)\*\*.*\*\*(\d+)\*\* fire", summary).groups())
+    assert 0 < now <= units and 0 < alive <= units
+    assert not app.exception and not app.error
+
+
+def test_live_and_dead_units_are_told_apart_by_what_they_fire_for():
+    from digitlab.explain import firing_share
+
+    outputs = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.0]])
+    assert firing_share(outputs).tolist() == [0.0, 0.75, 0.25]

@@ -1,0 +1,19 @@
+"""`python -m digitlab benchmark`: one drawing through each prediction path, two networks side by side."""
+
+from digitlab import benchmark
+from digitlab.cli import main
+
+
+def test_the_predictor_beats_model_predict_and_another_run_is_timed_in_the_same_rounds():
+    result = benchmark.inference("digitlab", repeats=5, against="paper-h")
+    times = result["median_ms"]
+    assert set(times) == {"preprocessing", "predictor", "model.predict", "eager call", "predictor (paper-h)"}
+    assert all(ms > 0 for ms in times.values())
+    # model.predict builds a data pipeline per call: tens of ms against about one for the compiled Predictor.
+    assert result["predictor_speedup_vs_model_predict"] > 3
+
+
+def test_the_command_prints_the_ratio_of_the_two_predictors(capsys):
+    assert main(["benchmark", "--model", "digitlab", "--against", "paper-h", "--repeats", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Predictor is" in out and "paper-h's Predictor takes" in out
