@@ -75,14 +75,13 @@ def test_reference_accuracies_are_what_these_networks_reach_on_mnist():
         assert registry.get_run(name).test_accuracy >= 0.97, name
 
 
-def test_the_default_reads_at_least_99_5_percent_of_mnist():
-    # Issue 13 asks 99.6 %. The stored run reads 99.58 %; three seeds of its recipe read 99.58-99.63 % and
-    # the one before 99.65 % (README): the bar lies inside the run-to-run spread, and the run kept
-    # is the preset's seed-0 run, never the one that read the test set best. Another test
-    # re-reads the stored model to check the recorded figure.
+def test_the_default_reads_at_least_99_6_percent_of_mnist():
+    # Issue 13 asks 99.6 %. The stored run (the preset's seed-0 command) reads 99.63 %; three pilot
+    # seeds of its recipe read 99.60-99.64 % (README, "Boxed styles and live dense units"). Another
+    # test re-reads the stored model to check the recorded figure.
     default = registry.get_run("default")
     assert default.name == "digitlab"
-    assert default.record.mnist_test_accuracy >= 0.995
+    assert default.record.mnist_test_accuracy >= 0.996
 
 
 def test_the_default_was_trained_with_the_styles_boxes_and_bending_its_preset_names():
