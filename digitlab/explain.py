@@ -87,6 +87,7 @@ class Explainer:
         compilation per new batch shape) and the rest no faster on a loaded 2-core CPU."""
         self.model = model
         self.map_names = map_layer_names(model)
+        self.dense = dense_probe(model)  # built once: Learn's dead-units step asks it for every drawing
         acts = [n for n in self.map_names if n.startswith("act")]
         self.cam_layer = acts[-1] if acts else [n for n in self.map_names if n.startswith("conv")][-1]
         logits = model.get_layer("logits").output
@@ -218,14 +219,16 @@ class Explainer:
                     steps, float(np.linalg.norm(delta)), int((np.abs(delta) > 0.1).sum()))
 
 
-def dense_units(model: keras.Model, images: np.ndarray) -> np.ndarray | None:
-    """(n, 28, 28) float32 in [0, 1] -> (n, units) float32: the first dense layer's outputs after its
-    activation (dense_act1 with dense BatchNorm, else dense1); None for a network without one."""
+def dense_probe(model: keras.Model) -> keras.Model | None:
+    """A model giving the first dense layer's outputs after its activation (dense_act1 with dense
+    BatchNorm, else dense1); None for a network without one."""
     names = [layer.name for layer in model.layers]
     name = "dense_act1" if "dense_act1" in names else "dense1" if "dense1" in names else None
-    if name is None:
-        return None
-    probe = keras.Model(model.input, model.get_layer(name).output)
+    return None if name is None else keras.Model(model.input, model.get_layer(name).output)
+
+
+def dense_units(probe: keras.Model, images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) float32 in [0, 1] -> (n, units) float32 through a `dense_probe`, 500 images at a time."""
     images = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
     return np.concatenate([np.asarray(probe(images[i : i + 500], training=False), np.float32)
                            for i in range(0, len(images), 500)])

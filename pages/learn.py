@@ -133,11 +133,10 @@ def unit_firing(name: str, stamp: float) -> np.ndarray | None:
     """(units,) share of 2,000 MNIST test digits each unit of the first dense layer fires for; None without one."""
     from digitlab.explain import dense_units, firing_share
 
-    mnist = mnist_test()
-    if mnist is None:
+    mnist, probe = mnist_test(), explainer(name).dense
+    if mnist is None or probe is None:
         return None
-    outputs = dense_units(ui.predictor(name).model, mnist[0][:UNIT_DIGITS])
-    return None if outputs is None else firing_share(outputs)
+    return firing_share(dense_units(probe, mnist[0][:UNIT_DIGITS]))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -145,8 +144,8 @@ def unit_outputs(image_bytes: bytes, name: str) -> np.ndarray | None:
     """(units,) the first dense layer's outputs for the picture; None for a network without one."""
     from digitlab.explain import dense_units
 
-    outputs = dense_units(ui.predictor(name).model, _image(image_bytes)[None])
-    return None if outputs is None else outputs[0]
+    probe = explainer(name).dense
+    return None if probe is None else dense_units(probe, _image(image_bytes)[None])[0]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -107,10 +107,8 @@ def test_the_default_was_trained_with_the_styles_boxes_and_bending_its_preset_na
 def test_the_defaults_dense_units_are_alive():
     # Without BatchNorm in its dense layer, 94 to 116 of digitlab's 128 ReLU units were dead at the
     # end of its runs (README): a unit that fires for no digit is dead weight.
-    import keras
+    from digitlab.explain import dense_probe, dense_units, firing_share
 
-    model = registry.load_model("digitlab")
-    units = keras.Model(model.inputs, model.get_layer("dense_act1").output)
     images, _ = data.mnist_test_set()
-    fired = (units.predict(images[:1000], verbose=0) > 0).mean(axis=0)
+    fired = firing_share(dense_units(dense_probe(registry.load_model("digitlab")), images[:1000]))
     assert (fired > 0.01).sum() >= 120, int((fired > 0.01).sum())

@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from digitlab import data, realworld, strokes
+from digitlab import data, explain, realworld, strokes
 from digitlab.inference import Predictor
 
 
@@ -29,11 +29,7 @@ def _accuracy(reader, images: np.ndarray, labels: np.ndarray) -> float:
 
 def _live_units(reader, images: np.ndarray) -> str:
     """How many of the first dense layer's units fire (> 0) for at least 1 % of `images`, as "live/all"."""
-    import keras
-
-    names = [layer.name for layer in reader.model.layers]
-    layer = reader.model.get_layer("dense_act1" if "dense_act1" in names else "dense1")
-    fired = (keras.Model(reader.model.inputs, layer.output).predict(images, verbose=0) > 0).mean(axis=0)
+    fired = explain.firing_share(explain.dense_units(explain.dense_probe(reader.model), images))
     return f"{int((fired > 0.01).sum())}/{fired.size}"
 
 
