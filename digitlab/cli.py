@@ -353,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
             train.add_argument(flag.flag, dest=flag.field, action=argparse.BooleanOptionalAction, default=None,
                                help=flag.help or None)
         else:
-            train.add_argument(flag.flag, dest=flag.field, type=flag.type, choices=flag.choices, help=flag.help or None)
+            train.add_argument(flag.flag, dest=flag.field, type=flag.type, choices=flag.choices, help=flag.help or None,
+                               nargs="*" if flag.many else None)
     train.add_argument("--dropout", type=float)
     train.add_argument("--dense-units", type=int, nargs="+")
     train.add_argument("--activation", choices=ACTIVATIONS)

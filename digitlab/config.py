@@ -12,7 +12,7 @@ import numpy as np
 
 from digitlab import data
 from digitlab.architectures import ArchSpec, flops_per_image
-from digitlab.strokes import styles_count
+from digitlab.strokes import STYLE_NAMES, styles_count
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -46,6 +46,7 @@ class TrainConfig:
     styles_share: float = 0.0  # share of the training set drawn from `strokes` (styles MNIST lacks)
     boxed_share: float = 0.0  # share of it stretched to fill a box (`strokes.fill_box`), aspect ratio lost
     boxed_from_styles: float | None = None  # share of the boxed copies drawn from the styles (None: as they stand)
+    styles_left_out: tuple[str, ...] = ()  # generated styles never drawn for training: what does it make of them?
     elastic: float = 0.0  # with `augment`: share of the augmented images also bent elastically
     weight_ema: float | None = None  # keep a moving average of the weights, this momentum per step
 
@@ -68,6 +69,11 @@ class TrainConfig:
             raise ValueError("styles share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         if not 0 <= self.boxed_share <= 0.5:
             raise ValueError("boxed share must be between 0 and 0.5 (MNIST stays the bulk of training)")
+        # run.json stores the names as a list; a frozen field is set once, here.
+        object.__setattr__(self, "styles_left_out", tuple(self.styles_left_out))
+        unknown = sorted(set(self.styles_left_out) - set(STYLE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown writing style {unknown[0]!r}; styles: {', '.join(STYLE_NAMES)}")
         if self.boxed_from_styles is not None and not 0 <= self.boxed_from_styles <= 1:
             raise ValueError("share of the boxed copies drawn from the styles must be between 0 and 1")
         if not 0 <= self.elastic <= 1:
@@ -101,6 +107,7 @@ class Flag:
     choices: tuple[str, ...] | None = None
     help: str = ""
     switch: bool = False  # argparse.BooleanOptionalAction: --augment / --no-augment
+    many: bool = False  # a list of values: --flag A B (none: --flag alone)
     off: str | None = None  # the value that turns the knob off (the field None), e.g. --patience 0
 
     def value(self, parsed):
@@ -143,6 +150,9 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("boxed_from_styles", "--boxed-from-styles", share_or_auto,
          help="share of those boxed copies drawn from the generated styles; auto: drawn as the training set "
               "stands (about one in eight)", off="auto"),
+    Flag("styles_left_out", "--styles-left-out", choices=STYLE_NAMES, many=True,
+         help="generated styles never drawn for training, to see what the network makes of a way of writing "
+              "it never saw (tests/realistic/unseen_styles.py)"),
     Flag("elastic", "--elastic", float,
          help="with --augment: share of the augmented images also bent by a smooth random field (Simard 2003)"),
     Flag("weight_ema", "--weight-ema", float,
@@ -162,6 +172,8 @@ def flag_arguments(config: TrainConfig, base: TrainConfig) -> list[str]:
             continue
         if flag.switch:
             arguments.append(flag.flag if value else flag.flag.replace("--", "--no-", 1))
+        elif flag.many:
+            arguments += [flag.flag, *value]
         elif value is not None:
             arguments += [flag.flag, str(value)]
         elif flag.off is not None:  # the base has the knob on, this config has it off

@@ -513,17 +513,18 @@ def styles_count(train_count: int, share: float) -> int:
     return round(train_count * share / (1 - share))
 
 
-def with_styles(split, share: float, seed: int):
+def with_styles(split, share: float, seed: int, *, left_out: tuple[str, ...] = ()):
     """`split` (a `digitlab.data.Split`) with generated styles making up `share` of its training part.
 
     Validation and test stay MNIST's own, so early stopping and the stored accuracy still
     speak of MNIST; the generated digits are shuffled in by the training pipeline and
-    augmented like every other training image.
+    augmented like every other training image. Styles named in `left_out` are never drawn.
     """
     count = styles_count(len(split.y_train), share)
     if count == 0:
         return split
-    images, labels, _ = make_styles(count, TRAIN_SEED_OFFSET + seed)
+    kept = tuple(style for style in STYLES if style.name not in left_out)
+    images, labels, _ = make_styles(count, TRAIN_SEED_OFFSET + seed, styles=kept)
     return _with_training_digits(split, images, labels)
 
 

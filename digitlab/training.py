@@ -409,7 +409,7 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
     mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
     if config.styles_share:
-        split = strokes.with_styles(split, config.styles_share, config.seed)
+        split = strokes.with_styles(split, config.styles_share, config.seed, left_out=config.styles_left_out)
     styled_count = len(split.y_train)
     if config.boxed_share:
         split = strokes.with_boxed(split, config.boxed_share, config.seed, from_styles=config.boxed_from_styles,
@@ -421,7 +421,9 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
         versions=library_versions(),
         augmentation=augmentation(config).to_dict() if config.augment else None,
         styles={"share": config.styles_share, "count": styled_count - mnist_sizes["train"],
-                "seed": strokes.TRAIN_SEED_OFFSET + config.seed} if config.styles_share else None,
+                "seed": strokes.TRAIN_SEED_OFFSET + config.seed,
+                **({"left_out": list(config.styles_left_out)} if config.styles_left_out else {})}
+        if config.styles_share else None,
         boxed={"share": config.boxed_share, "count": len(split.y_train) - styled_count,
                "seed": strokes.BOXED_SEED_OFFSET + config.seed,
                **({"from_styles": config.boxed_from_styles} if config.boxed_from_styles is not None else {})}

@@ -5,7 +5,7 @@ import datetime
 import pandas as pd
 import streamlit as st
 
-from digitlab import architectures, charts, classroom, data, jobs, presets
+from digitlab import architectures, charts, classroom, data, jobs, presets, strokes
 from digitlab.architectures import INITS
 from digitlab.config import OPTIMIZERS, PRECISIONS, estimate_epoch_seconds
 from pages import ui
@@ -81,6 +81,11 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
             "Writing styles MNIST lacks (share)", 0.0, 0.5, value=defaults.styles_share, step=0.05,
             key=key("styles"), help=f"{source}: {defaults.styles_share:g}. Share of the training set drawn from "
             "pen strokes in the world's ways of writing: flagged ones, crossed sevens, open fours, curled nines")
+        styles_left_out = st.multiselect(
+            "Styles left out of training", strokes.STYLE_NAMES, default=list(defaults.styles_left_out),
+            key=key("styles_left_out"), disabled=not styles_share,
+            help="Never drawn for this run: then draw one on the Draw page and see what a network makes of a way "
+            "of writing it never saw (python -m digitlab.strokes sheet.png shows every style)")
         boxed_share = st.number_input(
             "Stretched to fill a box (share)", 0.0, 0.5, value=defaults.boxed_share, step=0.05,
             key=key("boxed"), help=f"{source}: {defaults.boxed_share:g}. Share of the training set made of its "
@@ -177,6 +182,7 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                "dense_batch_norm": dense_batch_norm}
     training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
                 "styles_share": float(styles_share), "boxed_share": float(boxed_share),
+                "styles_left_out": tuple(styles_left_out) if styles_share else (),
                 "boxed_from_styles": None if boxed_from_styles is None else float(boxed_from_styles),
                 "elastic": float(elastic) if augment else 0.0, "weight_ema": float(weight_ema),
                 "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,

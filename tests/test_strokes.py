@@ -233,3 +233,29 @@ def test_the_command_line_carries_the_share_of_boxed_copies_from_the_styles():
     assert "--boxed-from-styles 0.5" in presets.training_command("run", "small", spec, config)
     with pytest.raises(ValueError, match="boxed copies drawn from the styles"):
         TrainConfig(boxed_from_styles=1.5)
+
+
+def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_form_and_command():
+    from digitlab import presets
+    from digitlab.cli import build_parser
+
+    split = Split(protocol="full", x_train=np.zeros((90, 28, 28, 1), np.float32), y_train=np.zeros(90, np.uint8),
+                  x_val=np.zeros((1, 28, 28, 1), np.float32), y_val=np.zeros(1, np.uint8),
+                  x_test=np.zeros((1, 28, 28, 1), np.float32), y_test=np.zeros(1, np.uint8))
+    left_out = ("nine-hook", "nine-tail-left", "nine")
+    styled = strokes.with_styles(split, 0.5, 0, left_out=left_out)
+    added = styled.y_train[90:]
+    assert len(added) == 90 and 9 not in added  # every nine style left out: no nine drawn at all
+    assert 9 in strokes.with_styles(split, 0.5, 0).y_train[90:]
+
+    args = build_parser().parse_args(["train", "--arch", "small", "--styles-left-out", "nine-hook", "two-z"])
+    assert args.styles_left_out == ["nine-hook", "two-z"]
+    config = TrainConfig(styles_left_out=args.styles_left_out)
+    assert config.styles_left_out == ("nine-hook", "two-z")
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    spec, config = presets.spec_and_config("small", {}, {"styles_share": 0.2, "styles_left_out": ("nine-hook",)})
+    command = presets.training_command("run", "small", spec, config)
+    assert "--styles-left-out nine-hook" in command
+    assert build_parser().parse_args(command.split()[3:]).styles_left_out == ["nine-hook"]
+    with pytest.raises(ValueError, match="unknown writing style 'nine-loop'"):
+        TrainConfig(styles_left_out=("nine-loop",))
