@@ -11,9 +11,9 @@ import cv2
 import keras
 import numpy as np
 
-from digitlab import data, jobs, presets, registry
+from digitlab import data, jobs, preprocessing, presets, registry, strokes
 from digitlab.architectures import build_model
-from digitlab.inference import Predictor
+from digitlab.inference import Predictor, read_picture
 from digitlab.jobs.worker import Checkpointer, ProgressWriter
 from digitlab.preprocessing import preprocess_digit
 from digitlab.training import make_optimizer, resolve_precision, train
@@ -32,13 +32,30 @@ def _interleaved(functions: dict, repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def touching_pair(seed: int = 5) -> np.ndarray:
+    """(h, w) uint8 white-on-black "48" drawn by a simulated writer, the two digits touching."""
+    return strokes.draw_number("48", np.random.default_rng(seed), gap=-0.04)
+
+
+def _with_more_cuts(cuts: int, read):
+    """`read`'s result with `preprocessing.MORE_CUTS` set to `cuts` meanwhile (single-threaded timing only)."""
+    kept = preprocessing.MORE_CUTS
+    preprocessing.MORE_CUTS = cuts
+    try:
+        return read()
+    finally:
+        preprocessing.MORE_CUTS = kept
+
+
 def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarray | None = None,
-              against: str | None = None) -> dict:
-    """Latency of one drawing: preprocessing, the Predictor, `model.predict` and a plain eager call.
+              against: str | None = None, more_cuts_against: int | None = None) -> dict:
+    """Latency of one drawing: preprocessing, the Predictor, `model.predict` and a plain eager call,
+    and of two touching digits read as a number (the counter, the cuts tried, the model on each part).
 
     `drawing` is an (h, w, 4) uint8 canvas image; by default a synthetic 400x400 stroke of a 7.
     `against` names another stored run whose Predictor is timed in the same rounds ("predictor
-    (NAME)"), so that two networks' speeds are compared under the same machine noise.
+    (NAME)"), so that two networks' speeds are compared under the same machine noise;
+    `more_cuts_against` times the pair read with that many further cuts beside (0: the thinnest few only).
     """
     if drawing is None:
         drawing = np.zeros((400, 400, 4), np.uint8)
@@ -46,12 +63,17 @@ def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarra
     predictor = Predictor.load(model_name)
     other = Predictor.load(against) if against else None
     image = preprocess_digit(drawing).image[None, ..., None]
+    pair = touching_pair()
     timings = _interleaved({
         "preprocessing": lambda: preprocess_digit(drawing),
         "predictor": lambda: predictor.predict(image),
         "model.predict": lambda: predictor.model.predict(image, verbose=0),
         "eager call": lambda: predictor.model(image, training=False).numpy(),
         **({f"predictor ({against})": lambda: other.predict(image)} if against else {}),
+        "touching pair": lambda: read_picture(predictor, pair, number=True),
+        **({f"touching pair ({more_cuts_against} more cuts)": lambda: _with_more_cuts(
+            more_cuts_against, lambda: read_picture(predictor, pair, number=True))}
+           if more_cuts_against is not None else {}),
     }, repeats)
     return {"model": predictor.name, "repeats": repeats, "median_ms": timings,
             "predictor_speedup_vs_model_predict": timings["model.predict"] / timings["predictor"]}

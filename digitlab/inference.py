@@ -114,6 +114,7 @@ def check_model_shape(model: keras.Model) -> None:
 
 LOW_CONFIDENCE = 0.6  # below this, a reading is shown as a guess, not an answer
 COUNT_SURE = 0.9  # a piece the counter is this sure holds several digits is split; below, the digit model must agree
+CERTAIN = 0.99  # a cut found beyond the thinnest few must give parts the digit model reads this surely
 
 
 @dataclass(frozen=True)
@@ -245,18 +246,30 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
         if count == 0:
             continue
         reading = DigitReading(piece, whole)
-        options = [option for option in split_candidates(piece) if len(option) == count] if count > 1 else []
         if count == 1:
             readings.append(reading)
-        elif not options:
-            readings += _split_if_likelier(predictor, reading)
-        else:
-            # When the counter hesitates (a single 8 in a font can look like two loops), the digit
-            # model must agree: its parts read as surely as the width rule asks of a split.
+            continue
+        height, width = piece.cropped.shape
+        sure = count_probability.max() >= COUNT_SURE
+        # When the counter hesitates (a single 8 in a font can look like two loops), the digit
+        # model must agree: its parts read as surely as the width rule asks of a split.
+        agreed = reading.confidence + _split_needs(width / height)
+        options = [option for option in split_candidates(piece) if len(option) == count]
+        if options:
             parts, score = _likeliest(predictor, options)
-            height, width = piece.cropped.shape
-            sure = count_probability.max() >= COUNT_SURE
-            readings += parts if sure or score > reading.confidence + _split_needs(width / height) else [reading]
+            chosen = parts if sure or score > agreed else [reading]
+        else:
+            chosen, score = _split_if_likelier(predictor, reading), -1.0
+        if count == 2 and score < CERTAIN:
+            # Digits that overlap are rarely parted at the thinnest columns. Every other thin
+            # column is tried too, but such a cut must be read with certainty: cut anywhere, a
+            # thick single digit yields a sliver the model takes for a sure enough "1".
+            more = [option for option in split_candidates(piece, more=True) if len(option) == 2]
+            if more:
+                parts, more_score = _likeliest(predictor, more)
+                if more_score >= CERTAIN and more_score > score and (sure or more_score > agreed):
+                    chosen = parts
+        readings += chosen
     return readings if len(readings) <= MAX_DIGITS else []
 
 

@@ -20,7 +20,9 @@ NEAR_ROW = 1.0  # ... and digits of a number at most this share of its height ap
 SAME_PEN = 0.4  # ... with strokes at least this share of the first digit's as wide
 TOUCHING_ASPECT = 1.2  # ink wider than this times its height may be several touching digits
 SPLIT_ASPECT = 0.75  # a piece wider than this times its height may be digits that touch: the reader tries cuts
-SPLIT_CUTS = 3  # cut columns tried per piece, the thinnest places first
+SPLIT_CUTS = 3  # cut columns tried first per piece, the thinnest places
+MORE_CUTS = 40  # `split_candidates(more=True)`: further cuts at every other thin place (in effect all of them)
+MORE_CUTS_SPACING = 0.05  # of the piece's width between two of those: neighbouring cuts give the same parts
 MAX_DIGITS = 12  # a picture with more pieces than this holds no number (a phone number has at most 12 digits)
 DOT_PENS = 2.5  # a piece at most this many pen widths across is a dot
 DASH_PENS = 2.5  # a piece at most this many pen widths tall ...
@@ -173,14 +175,16 @@ def _main_row(pieces: list) -> list:
     return [piece for piece, keep in zip(pieces, chosen) if keep]
 
 
-def split_candidates(digit: Preprocessed) -> list[list[Preprocessed]]:
+def split_candidates(digit: Preprocessed, *, more: bool = False) -> list[list[Preprocessed]]:
     """Ways to read one wide piece of a number as two or three digits, each a list left to right.
 
     `segment_digits` cuts only where a single thin stroke joins two digits; digits that
     touch along a curve, or lean into each other's columns, stay one piece. The reader
     (`inference.read_picture`) asks the model which reading is likelier. Tried: the
     piece's separate blobs, cuts at the few columns crossing the least ink, and for very
-    wide pieces three parts. Parts shorter than 40 % of the piece are dropped as readings.
+    wide pieces three parts; with `more`, only two-part cuts at every other column that
+    crosses less ink than its neighbours (a few pixels apart at least). Parts shorter than
+    40 % of the piece are dropped as readings.
     """
     crop = digit.cropped
     if digit.empty or crop.shape[1] < SPLIT_ASPECT * crop.shape[0]:
@@ -190,7 +194,7 @@ def split_candidates(digit: Preprocessed) -> list[list[Preprocessed]]:
     options = []
     count, labels, stats, _ = cv2.connectedComponentsWithStats(inked.astype(np.uint8), connectivity=8)
     tall = [i for i in range(1, count) if stats[i, cv2.CC_STAT_HEIGHT] >= 0.5 * height]
-    if 2 <= len(tall) <= 3:
+    if 2 <= len(tall) <= 3 and not more:
         centres = np.array([stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] / 2 for i in tall])
         owner = np.zeros(count, int)
         for i in range(1, count):  # a small blob (a bar, a dot) goes with the nearest tall one
@@ -204,9 +208,16 @@ def split_candidates(digit: Preprocessed) -> list[list[Preprocessed]]:
     if inner.size:
         # Local minima only: neighbouring columns of one thin place are one cut.
         minima = [c for c in inner if cost[c] <= cost[c - 1] and cost[c] <= cost[min(c + 1, width - 1)]]
-        for cut in sorted(minima, key=lambda c: cost[c])[:SPLIT_CUTS]:
+        thinnest = sorted(minima, key=lambda c: cost[c])
+        cuts = thinnest[:SPLIT_CUTS]
+        if more:
+            cuts, further = [], cuts
+            for column in thinnest[SPLIT_CUTS:]:
+                if len(cuts) < MORE_CUTS and all(abs(column - cut) >= MORE_CUTS_SPACING * width for cut in cuts + further):
+                    cuts.append(column)
+        for cut in cuts:
             options.append([np.where(np.arange(width) < cut, crop, 0), np.where(np.arange(width) >= cut, crop, 0)])
-    if width >= 1.5 * height:
+    if width >= 1.5 * height and not more:
         first = margin + int(np.argmin(cost[margin : width // 2])) if width // 2 > margin else None
         second = width // 2 + int(np.argmin(cost[width // 2 : width - margin])) if width - margin > width // 2 else None
         if first is not None and second is not None:

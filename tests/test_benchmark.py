@@ -7,7 +7,8 @@ from digitlab.cli import main
 def test_the_predictor_beats_model_predict_and_another_run_is_timed_in_the_same_rounds():
     result = benchmark.inference("digitlab", repeats=5, against="paper-h")
     times = result["median_ms"]
-    assert set(times) == {"preprocessing", "predictor", "model.predict", "eager call", "predictor (paper-h)"}
+    assert set(times) == {"preprocessing", "predictor", "model.predict", "eager call", "predictor (paper-h)",
+                          "touching pair"}
     assert all(ms > 0 for ms in times.values())
     # model.predict builds a data pipeline per call: tens of ms against about one for the compiled Predictor.
     assert result["predictor_speedup_vs_model_predict"] > 3
@@ -17,3 +18,14 @@ def test_the_command_prints_the_ratio_of_the_two_predictors(capsys):
     assert main(["benchmark", "--model", "digitlab", "--against", "paper-h", "--repeats", "3"]) == 0
     out = capsys.readouterr().out
     assert "Predictor is" in out and "paper-h's Predictor takes" in out
+
+
+def test_the_touching_pair_is_read_right_and_timed_beside_fewer_cuts(capsys):
+    from digitlab import preprocessing
+    from digitlab.inference import Predictor, read_picture
+
+    assert read_picture(Predictor.load("digitlab"), benchmark.touching_pair(), number=True).number == "48"
+    kept = preprocessing.MORE_CUTS
+    assert main(["benchmark", "--model", "digitlab", "--more-cuts-against", "0", "--repeats", "3"]) == 0
+    assert "the touching pair takes" in capsys.readouterr().out
+    assert preprocessing.MORE_CUTS == kept > 0  # put back after the timing
