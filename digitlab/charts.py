@@ -36,14 +36,33 @@ def annotate_digits(rgba: np.ndarray, boxes: list[tuple[int, int, int, int]], la
     alpha = rgba[..., 3:4].astype(np.float32) / 255
     picture = (rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
     thickness = max(2, round(max(picture.shape[:2]) / 300))
-    for (x, y, w, h), label in zip(boxes, labels):
+    scales = [max(0.6, h / 120) for _, _, _, h in boxes]
+    sizes = [cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0] for label, scale in zip(labels, scales)]
+    tabs = label_tabs(boxes, sizes, picture.shape[0])
+    for (x, y, w, h), label, scale, (left, top, right, bottom) in zip(boxes, labels, scales, tabs):
         cv2.rectangle(picture, (x, y), (x + w, y + h), (228, 87, 46), thickness)
-        scale = max(0.6, h / 120)
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        top = max(y - 4, th + 4)
-        cv2.rectangle(picture, (x, top - th - 4), (x + tw + 6, top + 2), (228, 87, 46), -1)
-        cv2.putText(picture, label, (x + 3, top - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness)
+        cv2.rectangle(picture, (left, top), (right, bottom), (228, 87, 46), -1)
+        cv2.putText(picture, label, (left + 3, bottom - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness)
     return picture
+
+
+def label_tabs(boxes: list[tuple[int, int, int, int]], sizes: list[tuple[int, int]],
+               height: int) -> list[tuple[int, int, int, int]]:
+    """(left, top, right, bottom) of each box's label tab: above its box, or below it where it would
+    cover the tab of a digit before (touching digits' boxes overlap, and their labels with them)."""
+    tabs: list[tuple[int, int, int, int]] = []
+    for (x, y, w, h), (text_width, text_height) in zip(boxes, sizes):
+        top = max(y - 4, text_height + 4) - text_height - 4
+        tab = (x, top, x + text_width + 6, top + text_height + 6)
+        if any(_overlap(tab, other) for other in tabs):
+            below = min(y + h + 4, height - text_height - 6)
+            tab = (x, below, x + text_width + 6, below + text_height + 6)
+        tabs.append(tab)
+    return tabs
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def enlarge(image: np.ndarray, side: int = 112) -> np.ndarray:

@@ -119,3 +119,16 @@ def test_the_counter_tells_a_wide_0_from_00():
     double_zeros = [strokes.draw_number("00", r, gap=-0.05) for _ in range(20)]
     counts = counter.counts(wide_zeros + double_zeros).argmax(axis=1)
     assert (counts[:20] == 1).mean() >= 0.9 and (counts[20:] == 2).mean() >= 0.9
+
+
+def test_the_labels_of_touching_digits_do_not_cover_each_other():
+    from digitlab.charts import _overlap, annotate_digits, label_tabs
+
+    touching = [(40, 60, 70, 120), (90, 58, 80, 122), (150, 60, 70, 120)]  # each box overlaps the next
+    tabs = label_tabs(touching, [(80, 20)] * 3, height=240)
+    assert not any(_overlap(a, b) for i, a in enumerate(tabs) for b in tabs[i + 1:])
+    assert tabs[0][3] <= 60 and tabs[1][1] >= 58 + 122 and tabs[2][3] <= 60  # above, below, above
+    apart = [(10, 60, 50, 120), (200, 60, 50, 120)]
+    assert all(bottom <= 60 for _, _, _, bottom in label_tabs(apart, [(80, 20)] * 2, height=240))
+    picture = annotate_digits(np.full((240, 260, 4), 255, np.uint8), touching, ["4 100%", "2 100%", "7 99%"])
+    assert picture.shape == (240, 260, 3)
