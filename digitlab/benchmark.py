@@ -32,30 +32,35 @@ def _interleaved(functions: dict, repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def touching_pair(seed: int = 5) -> np.ndarray:
-    """(h, w) uint8 white-on-black "48" drawn by a simulated writer, the two digits touching."""
-    return strokes.draw_number("48", np.random.default_rng(seed), gap=-0.04)
+def touching_number(digits: str, seed: int) -> np.ndarray:
+    """(h, w) uint8 white-on-black `digits` drawn by a simulated writer, each digit touching the next."""
+    return strokes.draw_number(digits, np.random.default_rng(seed), gap=-0.04)
+
+
+TOUCHING = {"touching pair": ("48", 5), "touching triple": ("407", 0)}  # one piece each, read right
 
 
 def _with_more_cuts(cuts: int, read):
-    """`read`'s result with `preprocessing.MORE_CUTS` set to `cuts` meanwhile (single-threaded timing only)."""
-    kept = preprocessing.MORE_CUTS
+    """`read`'s result with `preprocessing.MORE_CUTS` set to `cuts` meanwhile, and with no pairs of cuts
+    for triples when `cuts` is 0 (the reader before further cuts; single-threaded timing only)."""
+    kept = preprocessing.MORE_CUTS, preprocessing.MORE_TRIPLES
     preprocessing.MORE_CUTS = cuts
+    preprocessing.MORE_TRIPLES = kept[1] if cuts else 0
     try:
         return read()
     finally:
-        preprocessing.MORE_CUTS = kept
+        preprocessing.MORE_CUTS, preprocessing.MORE_TRIPLES = kept
 
 
 def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarray | None = None,
               against: str | None = None, more_cuts_against: int | None = None) -> dict:
     """Latency of one drawing: preprocessing, the Predictor, `model.predict` and a plain eager call,
-    and of two touching digits read as a number (the counter, the cuts tried, the model on each part).
+    and of two and three touching digits read as a number (the counter, the cuts tried, the model on each part).
 
     `drawing` is an (h, w, 4) uint8 canvas image; by default a synthetic 400x400 stroke of a 7.
     `against` names another stored run whose Predictor is timed in the same rounds ("predictor
     (NAME)"), so that two networks' speeds are compared under the same machine noise;
-    `more_cuts_against` times the pair read with that many further cuts beside (0: the thinnest few only).
+    `more_cuts_against` times the numbers read with that many further cuts beside (0: the thinnest few only).
     """
     if drawing is None:
         drawing = np.zeros((400, 400, 4), np.uint8)
@@ -63,17 +68,21 @@ def inference(model_name: str = "default", repeats: int = 30, drawing: np.ndarra
     predictor = Predictor.load(model_name)
     other = Predictor.load(against) if against else None
     image = preprocess_digit(drawing).image[None, ..., None]
-    pair = touching_pair()
+    numbers = {name: touching_number(*drawn) for name, drawn in TOUCHING.items()}
+
+    def read_number(name: str, more_cuts: int | None = None):
+        read = lambda: read_picture(predictor, numbers[name], number=True)  # noqa: E731
+        return read() if more_cuts is None else _with_more_cuts(more_cuts, read)
+
     timings = _interleaved({
         "preprocessing": lambda: preprocess_digit(drawing),
         "predictor": lambda: predictor.predict(image),
         "model.predict": lambda: predictor.model.predict(image, verbose=0),
         "eager call": lambda: predictor.model(image, training=False).numpy(),
         **({f"predictor ({against})": lambda: other.predict(image)} if against else {}),
-        "touching pair": lambda: read_picture(predictor, pair, number=True),
-        **({f"touching pair ({more_cuts_against} more cuts)": lambda: _with_more_cuts(
-            more_cuts_against, lambda: read_picture(predictor, pair, number=True))}
-           if more_cuts_against is not None else {}),
+        **{name: (lambda name=name: read_number(name)) for name in numbers},
+        **({f"{name} ({more_cuts_against} more cuts)": (lambda name=name: read_number(name, more_cuts_against))
+            for name in numbers} if more_cuts_against is not None else {}),
     }, repeats)
     return {"model": predictor.name, "repeats": repeats, "median_ms": timings,
             "predictor_speedup_vs_model_predict": timings["model.predict"] / timings["predictor"]}

@@ -222,9 +222,10 @@ def cmd_benchmark(args) -> int:
             ratio = result["median_ms"][f"predictor ({args.against})"] / result["median_ms"]["predictor"]
             print(f"  {args.against}'s Predictor takes {ratio:.2f}x the time of {result['model']}'s")
         if args.more_cuts_against is not None:
-            other = result["median_ms"][f"touching pair ({args.more_cuts_against} more cuts)"]
-            print(f"  the touching pair takes {result['median_ms']['touching pair'] / other:.2f}x the time it takes "
-                  f"with {args.more_cuts_against} more cuts")
+            for name in ("touching pair", "touching triple"):
+                other = result["median_ms"][f"{name} ({args.more_cuts_against} more cuts)"]
+                print(f"  the {name} takes {result['median_ms'][name] / other:.2f}x the time it takes "
+                      f"with {args.more_cuts_against} more cuts")
     if args.training or args.training_only:
         result = benchmark.training(args.arch, train_size=args.train_size, epochs=args.epochs, rounds=args.rounds)
         print(f"training {result['arch']} on {result['images']:,} images ({result['validation_images']:,} validating), "
@@ -396,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", default="default")
     bench.add_argument("--against", metavar="MODEL", help="also time this stored run's Predictor in the same rounds")
     bench.add_argument("--more-cuts-against", type=int, metavar="N",
-                       help="also time the touching pair read with N further cuts (0: the thinnest few only, as before)")
+                       help="also time the touching numbers read with N further cuts (0: the thinnest few only, "
+                            "as before)")
     bench.add_argument("--repeats", type=int, default=30)
     bench.add_argument("--training", action="store_true", help="also time training")
     bench.add_argument("--training-only", action="store_true")

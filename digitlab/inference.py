@@ -260,14 +260,16 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
             chosen = parts if sure or score > agreed else [reading]
         else:
             chosen, score = _split_if_likelier(predictor, reading), -1.0
-        if count == 2 and score < CERTAIN:
+        if count in (2, 3) and score < CERTAIN:
             # Digits that overlap are rarely parted at the thinnest columns. Every other thin
             # column is tried too, but such a cut must be read with certainty: cut anywhere, a
             # thick single digit yields a sliver the model takes for a sure enough "1".
-            more = [option for option in split_candidates(piece, more=True) if len(option) == 2]
+            more = split_candidates(piece, more=count)
             if more:
                 parts, more_score = _likeliest(predictor, more)
-                if more_score >= CERTAIN and more_score > score and (sure or more_score > agreed):
+                # Three digits the counter is sure of are rarely one: there the likeliest cut will do.
+                certain_enough = more_score >= CERTAIN or (count == 3 and sure)
+                if certain_enough and more_score > score and (sure or more_score > agreed):
                     chosen = parts
         readings += chosen
     return readings if len(readings) <= MAX_DIGITS else []

@@ -23,6 +23,7 @@ SPLIT_ASPECT = 0.75  # a piece wider than this times its height may be digits th
 SPLIT_CUTS = 3  # cut columns tried first per piece, the thinnest places
 MORE_CUTS = 40  # `split_candidates(more=True)`: further cuts at every other thin place (in effect all of them)
 MORE_CUTS_SPACING = 0.05  # of the piece's width between two of those: neighbouring cuts give the same parts
+MORE_TRIPLES = 10  # `split_candidates(more=3)`: the pairs of those cuts crossing the least ink, as three parts
 MAX_DIGITS = 12  # a picture with more pieces than this holds no number (a phone number has at most 12 digits)
 DOT_PENS = 2.5  # a piece at most this many pen widths across is a dot
 DASH_PENS = 2.5  # a piece at most this many pen widths tall ...
@@ -175,16 +176,17 @@ def _main_row(pieces: list) -> list:
     return [piece for piece, keep in zip(pieces, chosen) if keep]
 
 
-def split_candidates(digit: Preprocessed, *, more: bool = False) -> list[list[Preprocessed]]:
+def split_candidates(digit: Preprocessed, *, more: int = 0) -> list[list[Preprocessed]]:
     """Ways to read one wide piece of a number as two or three digits, each a list left to right.
 
     `segment_digits` cuts only where a single thin stroke joins two digits; digits that
     touch along a curve, or lean into each other's columns, stay one piece. The reader
     (`inference.read_picture`) asks the model which reading is likelier. Tried: the
     piece's separate blobs, cuts at the few columns crossing the least ink, and for very
-    wide pieces three parts; with `more`, only two-part cuts at every other column that
-    crosses less ink than its neighbours (a few pixels apart at least). Parts shorter than
-    40 % of the piece are dropped as readings.
+    wide pieces three parts. With `more` (2 or 3), only further ways into that many parts:
+    cuts at every other column that crosses less ink than its neighbours (a few pixels apart
+    at least), for three parts the pairs of such columns crossing the least ink. Parts
+    shorter than 40 % of the piece are dropped as readings.
     """
     crop = digit.cropped
     if digit.empty or crop.shape[1] < SPLIT_ASPECT * crop.shape[0]:
@@ -215,8 +217,15 @@ def split_candidates(digit: Preprocessed, *, more: bool = False) -> list[list[Pr
             for column in thinnest[SPLIT_CUTS:]:
                 if len(cuts) < MORE_CUTS and all(abs(column - cut) >= MORE_CUTS_SPACING * width for cut in cuts + further):
                     cuts.append(column)
-        for cut in cuts:
-            options.append([np.where(np.arange(width) < cut, crop, 0), np.where(np.arange(width) >= cut, crop, 0)])
+        columns = np.arange(width)
+        if more == 3:
+            every = sorted(cuts + further, key=lambda c: cost[c])
+            pairs = sorted(((a, b) for a in every for b in every if b - a >= 0.2 * width),
+                           key=lambda pair: cost[pair[0]] + cost[pair[1]])[:MORE_TRIPLES]
+            options += [[np.where(columns < a, crop, 0), np.where((columns >= a) & (columns < b), crop, 0),
+                         np.where(columns >= b, crop, 0)] for a, b in pairs]
+        else:
+            options += [[np.where(columns < cut, crop, 0), np.where(columns >= cut, crop, 0)] for cut in cuts]
     if width >= 1.5 * height and not more:
         first = margin + int(np.argmin(cost[margin : width // 2])) if width // 2 > margin else None
         second = width // 2 + int(np.argmin(cost[width // 2 : width - margin])) if width - margin > width // 2 else None

@@ -31,6 +31,9 @@ def stroke_rows(seed: int = 11):
     for kind in ("dash", "dot", "line"):
         for _ in range(50):
             yield "marks", strokes.draw_mark(kind, r), None
+    for _ in range(100):  # drawn last, so the sets above stay the pictures they were
+        number = "".join(str(d) for d in r.integers(0, 10, 3))
+        yield "three touching", strokes.draw_number(number, r, gap=float(r.uniform(-0.08, 0.03))), number
 
 
 def main(argv=None) -> None:
