@@ -74,6 +74,8 @@ class TrainConfig:
         unknown = sorted(set(self.styles_left_out) - set(STYLE_NAMES))
         if unknown:
             raise ValueError(f"unknown writing style {unknown[0]!r}; styles: {', '.join(STYLE_NAMES)}")
+        if self.styles_share and set(self.styles_left_out) >= set(STYLE_NAMES):
+            raise ValueError("every writing style is left out: keep at least one, or set the styles share to 0")
         if self.boxed_from_styles is not None and not 0 <= self.boxed_from_styles <= 1:
             raise ValueError("share of the boxed copies drawn from the styles must be between 0 and 1")
         if not 0 <= self.elastic <= 1:

@@ -259,6 +259,9 @@ def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_for
     assert build_parser().parse_args(command.split()[3:]).styles_left_out == ["nine-hook"]
     with pytest.raises(ValueError, match="unknown writing style 'nine-loop'"):
         TrainConfig(styles_left_out=("nine-loop",))
+    with pytest.raises(ValueError, match="every writing style is left out"):
+        presets.spec_and_config("small", {}, {"styles_share": 0.2, "styles_left_out": strokes.STYLE_NAMES})
+    assert TrainConfig(styles_share=0.0, styles_left_out=strokes.STYLE_NAMES).styles_left_out == strokes.STYLE_NAMES
 
 
 def test_the_unseen_styles_measure_reads_a_run_on_the_styles_named():
