@@ -52,6 +52,12 @@ def start_classroom(train_size: int, epochs: int) -> None:
 
 # -- a new job --------------------------------------------------------------------------------
 
+@st.cache_data(show_spinner=False)
+def style_samples(per_style: int = 6) -> list:
+    """One strip of generated samples per writing style, as the model is served them (the same for everyone)."""
+    return [strokes.contact_sheet(per_style, seed=3, styles=(style,)) for style in strokes.STYLES]
+
+
 def job_form(preset: presets.Preset) -> tuple[dict, dict]:
     """The form's widgets for `preset`: returns (network, training) values for `presets.spec_and_config`."""
     spec, defaults, source = preset.spec, preset.config, preset.source
@@ -85,7 +91,9 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
             "Styles left out of training", strokes.STYLE_NAMES, default=list(defaults.styles_left_out),
             key=key("styles_left_out"), disabled=not styles_share,
             help="Never drawn for this run: then draw one on the Draw page and see what a network makes of a way "
-            "of writing it never saw (python -m digitlab.strokes sheet.png shows every style)")
+            "of writing it never saw")
+        with st.expander("What the styles look like"):
+            st.image(style_samples(), caption=list(strokes.STYLE_NAMES), width=180)
         boxed_share = st.number_input(
             "Stretched to fill a box (share)", 0.0, 0.5, value=defaults.boxed_share, step=0.05,
             key=key("boxed"), help=f"{source}: {defaults.boxed_share:g}. Share of the training set made of its "
