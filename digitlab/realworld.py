@@ -103,7 +103,7 @@ def evaluate_pictures(reader, pictures, labels) -> dict:
     """
     steps = [preprocess_digit(picture) for picture in pictures]
     images = np.stack([s.image for s in steps])
-    reads = np.concatenate([reader.predict(images[i : i + 500]).argmax(axis=1) for i in range(0, len(images), 500)])
+    reads = reader.predict(images).argmax(axis=1)
     reads = np.where([s.empty for s in steps], -1, reads)
     labels = np.asarray(labels).astype(int)
     right = reads == labels

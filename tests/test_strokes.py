@@ -267,17 +267,9 @@ def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_for
 def test_the_unseen_styles_measure_reads_a_run_on_the_styles_named():
     from tests.realistic import unseen_styles
 
-    validation = mnist_validation(1000)
-    measured = unseen_styles.measure("default", ("nine-hook",), validation)
+    measured = unseen_styles.measure("default", ("nine-hook",), unseen_styles.mnist_validation(1000))
     # The default saw every style: its hooked nines read all but surely (100 % and 99 % boxed when measured).
     assert set(measured["per_style"]) == {"nine-hook"}
     assert measured["unseen"][0] >= 0.97 and measured["unseen"][1] >= 0.93
     assert 0.97 <= measured["validation"] <= 1
 
-
-def mnist_validation(count: int):
-    """(`count` MNIST validation digits as (n, 28, 28) uint8, their (n,) labels)."""
-    from digitlab import data
-
-    split = data.load_split("full", seed=0)
-    return np.round(split.x_val[:count, ..., 0] * 255).astype(np.uint8), split.y_val[:count]
