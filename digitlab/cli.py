@@ -256,17 +256,22 @@ def cmd_realworld(args) -> int:
     if args.tta:
         readers += [TTAReader(reader) for reader in list(readers)]
     mnist = data.mnist_test_set() if args.mnist else None
-    semeion = None
-    if not args.no_semeion:
+    # Real handwriting by writers outside the project, read one digit per picture.
+    outside = {}
+    loaders = {"semeion": lambda: realworld.load_semeion(Path(args.semeion) if args.semeion else None),
+               "optdigits": lambda: realworld.load_optdigits(Path(args.dir))}
+    for name, load in loaders.items():
+        if name in args.leave_out:
+            continue
         try:
-            semeion = realworld.load_semeion(Path(args.semeion) if args.semeion else None)
+            outside[name] = load()
         except FileNotFoundError as exc:
             print(f"{exc}; its column is left out", file=sys.stderr)
     report = {}
     for reader in readers:
         report[reader.name] = realworld.evaluate_sets(reader, samples, all_as_numbers=args.as_numbers)
-        if semeion is not None:
-            report[reader.name]["semeion"] = realworld.evaluate_pictures(reader, *semeion)
+        for name, (pictures, labels) in outside.items():
+            report[reader.name][name] = realworld.evaluate_pictures(reader, pictures, labels)
         if mnist is not None:
             images, labels = mnist
             start = time.perf_counter()
@@ -279,27 +284,29 @@ def cmd_realworld(args) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
-    sets = (sorted({s.set for s in samples}) + (["semeion"] if semeion is not None else [])
-            + (["mnist-test"] if mnist is not None else []))
-    counts = {s: sum(x.set == s for x in samples) for s in sets} | ({"mnist-test": 10_000} if mnist is not None else {})
-    if semeion is not None:
-        counts["semeion"] = len(semeion[1])
+    sets = sorted({s.set for s in samples}) + list(outside) + (["mnist-test"] if mnist is not None else [])
+    counts = ({s: sum(x.set == s for x in samples) for s in sets} | {name: len(labels) for name, (_, labels) in outside.items()}
+              | ({"mnist-test": 10_000} if mnist is not None else {}))
     print("| reader | " + " | ".join(f"{s} ({counts[s]})" for s in sets) + " |")
     print("|---" * (len(sets) + 1) + "|")
     for name, results in report.items():
         print(f"| {name} | " + " | ".join(_percent(results[s]["accuracy"]) for s in sets) + " |")
-    if semeion is not None:
-        print("\nSemeion per digit:\n")
+    for set_name in outside:
+        title, owner = OUTSIDE_TITLES[set_name]
+        print(f"\n{title} per digit:\n")
         print("| reader | " + " | ".join(str(d) for d in range(10)) + " |")
         print("|---" * 11 + "|")
         for name, results in report.items():
-            print(f"| {name} | " + " | ".join(_percent(a) for a in results["semeion"]["per_digit"]) + " |")
-        print("\nSemeion's commonest misreadings (digit -> read as, how many):\n")
+            print(f"| {name} | " + " | ".join(_percent(a) for a in results[set_name]["per_digit"]) + " |")
+        print(f"\n{owner} commonest misreadings (digit -> read as, how many):\n")
         for name, results in report.items():
-            misreadings = realworld.commonest_misreadings(results["semeion"]["errors"])
+            misreadings = realworld.commonest_misreadings(results[set_name]["errors"])
             print(f"- {name}: " + (", ".join(f"{label} -> {'no digit' if read < 0 else read} ({count})"
                                             for label, read, count in misreadings) or "none"))
     return 0
+
+
+OUTSIDE_TITLES = {"semeion": ("Semeion", "Semeion's"), "optdigits": ("optdigits", "optdigits'")}  # name, possessive
 
 
 def cmd_papers(args) -> int:
@@ -420,7 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read single digits as numbers too (the Draw page's default): an extra digit is an error")
     real.add_argument("--semeion", metavar="NPZ", help="Semeion's file (default: $DIGITLAB_SEMEION, else beside MNIST's, "
                                                          "else ../shared/datasets/semeion.npz); measured, never trained on")
-    real.add_argument("--no-semeion", action="store_true", help="leave Semeion's column out")
+    real.add_argument("--leave-out", nargs="+", default=[], choices=["semeion", "optdigits"], metavar="SET",
+                      help="outside writers' sets to leave out: semeion, optdigits (UCI's 8x8 digits, in --dir)")
     real.set_defaults(func=cmd_realworld)
 
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",

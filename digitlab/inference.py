@@ -141,7 +141,8 @@ class DigitReading:
         return [(int(i), float(self.probabilities[i])) for i in order]
 
     def to_json(self) -> dict:
-        return {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.steps.box),
+        box = [round(side / self.steps.scale) for side in self.steps.box]  # in the input's pixels
+        return {"digit": self.digit, "confidence": round(self.confidence, 4), "box": box,
                 "probabilities": [round(float(p), 4) for p in self.probabilities]}
 
 

@@ -127,7 +127,8 @@ def picture_view(rgba: np.ndarray, predictor: Predictor, *, number: bool, voters
     annotated = None
     if len(reading.digits) > 1:
         labels = [f"{d.digit} {d.confidence:.0%}" for d in reading.digits]
-        annotated = png(charts.annotate_digits(rgba, [d.steps.box for d in reading.digits], labels),
+        # Boxes are in the picture as read, which a small picture was enlarged to first.
+        annotated = png(charts.annotate_digits(reading.digits[0].steps.raw, [d.steps.box for d in reading.digits], labels),
                         max_side=ANNOTATED_SIDE)
     votes, skipped = _votes(reading, predictor, list(voters), pool) if voters and pool else ((), ())
     slim = tuple(replace(d, steps=replace(d.steps, raw=_NO_PIXELS_RGBA, gray=_NO_PIXELS)) for d in reading.digits)

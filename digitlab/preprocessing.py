@@ -50,19 +50,22 @@ BODY_SHARE = 0.2  # ... and touching a piece holding this share of that ink, not
 MAX_PEN = 0.15  # with little other ink, a mark this share of the picture's longer side thick may still be a stroke
 LITTLE_LEFT = 0.1  # ... little: less than this share of the marks' area ...
 SOLID_FILL = 0.6  # ... or however thick, when it fills at most this share of its box: a desk fills all of it
+SMALL_SIDE = 32  # a picture whose longer side is under this many pixels (a thumbnail, a form's cell) ...
+READ_SIDE = 64  # ... is enlarged smoothly to this first: every threshold here needs strokes a few pixels wide
 
 
 @dataclass(frozen=True)
 class Preprocessed:
     """One digit on its way from the input to the model, every step kept so a page can show it."""
 
-    raw: np.ndarray  # (h, w, 4) uint8 RGBA, the input
+    raw: np.ndarray  # (h, w, 4) uint8 RGBA, the input as read (a small picture enlarged, `_as_read`)
     gray: np.ndarray  # (h, w) uint8, white ink on black; paper, lighting and specks removed
     cropped: np.ndarray  # (ch, cw) uint8, `gray` inside `box`, this digit's ink only
     scaled: np.ndarray  # (sh, sw) uint8, strokes widened to MNIST's pen, longest side 20 px
     image: np.ndarray  # (28, 28) float32 in [0, 1], centre of mass at the centre: what the model sees
     box: tuple[int, int, int, int]  # (x, y, w, h) of the digit's ink in `raw`; (0, 0, 0, 0) when empty
     empty: bool  # no ink worth reading: `image` is all zeros, `cropped` and `scaled` are (0, 0)
+    scale: float = 1.0  # pixels of `raw` per pixel of the input: `box` / `scale` is in the input's pixels
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class _Ink:
     stats: np.ndarray  # (n, 5) int32, cv2.connectedComponentsWithStats rows, indexed by label
     ids: np.ndarray  # (k,) labels of the blobs kept as ink
     photo: bool  # the paper was uneven (a photo or a scan), not one flat level (a canvas, a digital image)
+    scale: float  # pixels of `raw` per pixel of the input
 
 
 def preprocess_digit(rgba) -> Preprocessed:
@@ -251,12 +255,12 @@ def _part(parent: Preprocessed, ink: np.ndarray, height: int) -> Preprocessed | 
     x, y = parent.box[0] + int(columns[0]), parent.box[1] + int(rows[0])
     scaled = _fit(_with_mnist_pen(cropped), DIGIT_SIDE)
     return Preprocessed(parent.raw, parent.gray, cropped, scaled, _centre_by_mass(scaled),
-                        (x, y, cropped.shape[1], cropped.shape[0]), empty=False)
+                        (x, y, cropped.shape[1], cropped.shape[0]), empty=False, scale=parent.scale)
 
 
 def _find_ink(rgba) -> _Ink:
     """The ink of any picture as white on black, whatever its paper, pen, lighting or transparency."""
-    raw = _as_rgba(rgba)
+    raw, scale = _as_read(_as_rgba(rgba))
     luminance = _flatten_alpha(raw)
     histogram = np.bincount(luminance.ravel(), minlength=256)
     paper = _level(histogram, 0.5)
@@ -304,7 +308,7 @@ def _find_ink(rgba) -> _Ink:
     # Full strength for the ink's body whatever the pen's colour or the lighting, as in MNIST.
     ink_level = np.percentile(strength[kept], 90) if ids.size else 1.0
     gray = np.where(kept, np.minimum(strength / ink_level, 1) * 255 + 0.5, 0).astype(np.uint8)
-    return _Ink(raw, gray, labels, stats, ids, photo=not flat_paper)
+    return _Ink(raw, gray, labels, stats, ids, photo=not flat_paper, scale=scale)
 
 
 def _main_digit(ink: _Ink) -> np.ndarray:
@@ -349,6 +353,21 @@ def _as_rgba(image) -> np.ndarray:
     if array.shape[2] == 3:
         return cv2.cvtColor(array, cv2.COLOR_RGB2RGBA)
     return array
+
+
+def _as_read(raw: np.ndarray) -> tuple[np.ndarray, float]:
+    """(h, w, 4) uint8 RGBA as it is read, and its pixels per pixel of `raw`.
+
+    A small picture is enlarged smoothly first: its pixels sample a smooth pen, and the faint
+    gray edges of its strokes are ink that thresholds made for strokes a few pixels wide would
+    drop, leaving a stub read as "1".
+    """
+    height, width = raw.shape[:2]
+    if max(height, width) >= SMALL_SIDE:
+        return raw, 1.0
+    grow = READ_SIDE / max(height, width)
+    size = (max(1, round(width * grow)), max(1, round(height * grow)))
+    return cv2.resize(raw, size, interpolation=cv2.INTER_LINEAR), grow
 
 
 def _flatten_alpha(raw: np.ndarray) -> np.ndarray:
@@ -559,13 +578,13 @@ def _split_touching(group: np.ndarray, left: int, top: int) -> list[tuple[tuple[
 
 def _normalise(ink: _Ink, box: tuple[int, int, int, int], cropped: np.ndarray) -> Preprocessed:
     scaled = _fit(_with_mnist_pen(cropped), DIGIT_SIDE)
-    return Preprocessed(ink.raw, ink.gray, cropped, scaled, _centre_by_mass(scaled), box, empty=False)
+    return Preprocessed(ink.raw, ink.gray, cropped, scaled, _centre_by_mass(scaled), box, empty=False, scale=ink.scale)
 
 
 def _empty(ink: _Ink) -> Preprocessed:
     nothing = np.zeros((0, 0), np.uint8)
     blank = np.zeros((SIDE, SIDE), np.float32)
-    return Preprocessed(ink.raw, ink.gray, nothing, nothing, blank, (0, 0, 0, 0), empty=True)
+    return Preprocessed(ink.raw, ink.gray, nothing, nothing, blank, (0, 0, 0, 0), empty=True, scale=ink.scale)
 
 
 def _with_mnist_pen(cropped: np.ndarray) -> np.ndarray:

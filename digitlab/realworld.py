@@ -96,6 +96,26 @@ def load_semeion(path: Path | None = None):
     return pictures, labels
 
 
+# UCI's optdigits test set: 1,797 digits by 13 writers (Alpaydin and Kaynak, 1998), each a 32x32
+# black-and-white bitmap stretched to its box and reduced to 8x8 counts of ink pixels (0-16).
+# Kept in the realistic sets' folder (tests/realistic/optdigits/README.md); measured, never trained on.
+OPTDIGITS_FILE = Path("optdigits") / "optdigits-test.csv.gz"
+
+
+def load_optdigits(folder: Path):
+    """((n, 8, 8) uint8 pictures, dark ink on white paper, (n,) uint8 labels) of optdigits' test set in `folder`.
+
+    Each count of 16 becomes black and 0 white, and the 8x8 picture is read like any uploaded
+    one: the smallest picture the app is asked to read.
+    """
+    path = Path(folder) / OPTDIGITS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"optdigits not found at {path}")
+    rows = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    counts, labels = rows[:, :64].reshape(-1, 8, 8), rows[:, 64]
+    return (255 - np.round(counts * 255 / 16)).astype(np.uint8), labels.astype(np.uint8)
+
+
 def evaluate_pictures(reader, pictures, labels) -> dict:
     """Single digits read as the Draw page reads one: count, correct, accuracy, per-digit accuracy, errors.
 
