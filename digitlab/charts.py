@@ -31,10 +31,20 @@ def probability_bars(probabilities: np.ndarray, *, height: int = 260) -> go.Figu
     return figure
 
 
+ANNOTATED_MIN_SIDE = 320  # a smaller picture is enlarged first: labels any smaller would be unreadable, any larger cover its digits
+
+
 def annotate_digits(rgba: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str]) -> np.ndarray:
-    """(h, w, 3) uint8 RGB copy of a (h, w, 4) picture on white, each (x, y, w, h) box drawn with its label."""
+    """(H, W, 3) uint8 RGB copy of a (h, w, 4) picture on white, each (x, y, w, h) box drawn with its label.
+
+    A picture under ANNOTATED_MIN_SIDE on its longer side comes back enlarged by a whole factor.
+    """
     alpha = rgba[..., 3:4].astype(np.float32) / 255
     picture = (rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    grow = -(-ANNOTATED_MIN_SIDE // max(picture.shape[:2]))
+    if grow > 1:
+        picture = picture.repeat(grow, axis=0).repeat(grow, axis=1)
+        boxes = [tuple(side * grow for side in box) for box in boxes]
     thickness = max(2, round(max(picture.shape[:2]) / 300))
     scales = [max(0.6, h / 120) for _, _, _, h in boxes]
     sizes = [cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0] for label, scale in zip(labels, scales)]

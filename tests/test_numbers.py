@@ -139,4 +139,16 @@ def test_the_labels_of_touching_digits_do_not_cover_each_other():
     apart = [(10, 60, 50, 120), (200, 60, 50, 120)]
     assert all(bottom <= 60 for _, _, _, bottom in label_tabs(apart, [(80, 20)] * 2, height=240))
     picture = annotate_digits(np.full((240, 260, 4), 255, np.uint8), touching, ["4 100%", "2 100%", "7 99%"])
-    assert picture.shape == (240, 260, 3)
+    assert picture.shape == (480, 520, 3)  # enlarged twice: labels stay readable without covering the digits
+
+
+def test_a_small_picture_is_annotated_enlarged_its_labels_beside_its_digits():
+    from digitlab.charts import ANNOTATED_MIN_SIDE, annotate_digits
+
+    small = np.full((32, 64, 4), 255, np.uint8)  # "11" in a thumbnail, as read: two bars 8 px high
+    small[12:20, 13:16, :3] = 0
+    small[12:20, 45:48, :3] = 0
+    picture = annotate_digits(small, [(13, 12, 3, 8), (45, 12, 3, 8)], ["1 100%", "1 100%"])
+    assert picture.shape == (160, 320, 3) and max(picture.shape[:2]) >= ANNOTATED_MIN_SIDE  # 5x
+    for left in (13, 45):  # each digit's middle is still its own black ink, not under a label
+        assert (picture[16 * 5, left * 5 + 7] == 0).all()
