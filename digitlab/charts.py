@@ -48,7 +48,7 @@ def annotate_digits(rgba: np.ndarray, boxes: list[tuple[int, int, int, int]], la
     thickness = max(2, round(max(picture.shape[:2]) / 300))
     scales = [max(0.6, h / 120) for _, _, _, h in boxes]
     sizes = [cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0] for label, scale in zip(labels, scales)]
-    tabs = label_tabs(boxes, sizes, picture.shape[0])
+    tabs = label_tabs(boxes, sizes, *picture.shape[:2])
     for (x, y, w, h), label, scale, (left, top, right, bottom) in zip(boxes, labels, scales, tabs):
         cv2.rectangle(picture, (x, y), (x + w, y + h), (228, 87, 46), thickness)
         cv2.rectangle(picture, (left, top), (right, bottom), (228, 87, 46), -1)
@@ -57,11 +57,14 @@ def annotate_digits(rgba: np.ndarray, boxes: list[tuple[int, int, int, int]], la
 
 
 def label_tabs(boxes: list[tuple[int, int, int, int]], sizes: list[tuple[int, int]],
-               height: int) -> list[tuple[int, int, int, int]]:
+               height: int, width: int | None = None) -> list[tuple[int, int, int, int]]:
     """(left, top, right, bottom) of each box's label tab: above its box, or below it where it would
-    cover the tab of a digit before (touching digits' boxes overlap, and their labels with them)."""
+    cover the tab of a digit before (touching digits' boxes overlap, and their labels with them);
+    moved left where it would run past the picture's `width`."""
     tabs: list[tuple[int, int, int, int]] = []
     for (x, y, w, h), (text_width, text_height) in zip(boxes, sizes):
+        if width is not None:
+            x = max(0, min(x, width - text_width - 6))
         top = max(y - 4, text_height + 4) - text_height - 4
         tab = (x, top, x + text_width + 6, top + text_height + 6)
         if any(_overlap(tab, other) for other in tabs):

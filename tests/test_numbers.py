@@ -138,6 +138,7 @@ def test_the_labels_of_touching_digits_do_not_cover_each_other():
     assert tabs[0][3] <= 60 and tabs[1][1] >= 58 + 122 and tabs[2][3] <= 60  # above, below, above
     apart = [(10, 60, 50, 120), (200, 60, 50, 120)]
     assert all(bottom <= 60 for _, _, _, bottom in label_tabs(apart, [(80, 20)] * 2, height=240))
+    assert label_tabs([(230, 60, 20, 120)], [(80, 20)], height=240, width=260)[0][2] <= 260  # kept inside the picture
     picture = annotate_digits(np.full((240, 260, 4), 255, np.uint8), touching, ["4 100%", "2 100%", "7 99%"])
     assert picture.shape == (480, 520, 3)  # enlarged twice: labels stay readable without covering the digits
 
