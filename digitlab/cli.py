@@ -20,7 +20,7 @@ from digitlab.architectures import ACTIVATIONS, ArchSpec  # noqa: E402
 from digitlab.config import CONFIG_FLAGS  # noqa: E402
 from digitlab.records import ProgressEvent, RunRecord  # noqa: E402
 
-REALISTIC_SETS = Path(__file__).resolve().parent.parent / "tests" / "realistic"  # made by tests/realistic/make_sets.py
+REALISTIC_SETS = data.REALISTIC_SETS
 
 # Commands that need TensorFlow import the modules that load it (training, inference, ...)
 # inside the command, after `start_tensorflow`: `models`, `papers` and `--help` answer at once.

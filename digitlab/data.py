@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 ENV_VAR = "DIGITLAB_MNIST"
+# Measuring sets (realistic pictures, outside writers' digits), never trained on: made by tests/realistic/make_sets.py.
+REALISTIC_SETS = Path(__file__).resolve().parent.parent / "tests" / "realistic"
 PROTOCOLS = ("paper-h", "paper-s", "full")
 
 # Paper S: a 14,843-image MNIST subset, 11,879 train / 2,964 test.

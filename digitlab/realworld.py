@@ -116,21 +116,68 @@ def load_optdigits(folder: Path):
     return (255 - np.round(counts * 255 / 16)).astype(np.uint8), labels.astype(np.uint8)
 
 
-def evaluate_pictures(reader, pictures, labels) -> dict:
-    """Single digits read as the Draw page reads one: count, correct, accuracy, per-digit accuracy, errors.
+@dataclass(frozen=True)
+class Prepared:
+    """Pictures of single digits as the model sees them, prepared once for any number of readers."""
 
-    `pictures` are (n, h, w) uint8; a picture read as no digit counts as wrong (read -1).
-    """
+    images: np.ndarray  # (n, 28, 28) float32 in [0, 1]
+    empty: np.ndarray  # (n,) bool: no digit found in the picture
+    labels: np.ndarray  # (n,) int64
+
+
+def prepare(pictures, labels) -> Prepared:
+    """(n, h, w) uint8 pictures of one digit each, and their (n,) labels, through the app's preprocessing."""
     steps = [preprocess_digit(picture) for picture in pictures]
-    images = np.stack([s.image for s in steps])
-    reads = reader.predict(images).argmax(axis=1)
-    reads = np.where([s.empty for s in steps], -1, reads)
-    labels = np.asarray(labels).astype(int)
+    return Prepared(np.stack([s.image for s in steps]), np.array([s.empty for s in steps]),
+                    np.asarray(labels).astype(np.int64))
+
+
+def score(reader, prepared: Prepared) -> dict:
+    """Count, correct, accuracy, per-digit accuracy and errors of `reader` on prepared digits.
+
+    A picture read as no digit counts as wrong (read -1).
+    """
+    reads = np.where(prepared.empty, -1, reader.predict(prepared.images).argmax(axis=1))
+    labels = prepared.labels
     right = reads == labels
     per_digit = [float(right[labels == d].mean()) if (labels == d).any() else None for d in range(10)]
     errors = [{"index": int(i), "label": int(labels[i]), "read": int(reads[i])} for i in np.flatnonzero(~right)]
     return {"count": int(len(labels)), "correct": int(right.sum()), "accuracy": float(right.mean()),
             "per_digit": per_digit, "errors": errors}
+
+
+def evaluate_pictures(reader, pictures, labels) -> dict:
+    """Single digits read as the Draw page reads one (`score` of `prepare`d pictures); `pictures` are (n, h, w) uint8."""
+    return score(reader, prepare(pictures, labels))
+
+
+# Who wrote each outside set, for the pages.
+OUTSIDE_WRITERS = {
+    "optdigits": "1,797 digits by 13 writers at a Turkish university, 8×8 pictures (UCI optdigits)",
+    "semeion": "1,593 digits by about 80 mostly Italian writers, 16×16 scans (Semeion)",
+}
+
+
+def outside_sets(folder: Path) -> dict[str, Prepared]:
+    """The outside writers' digits found here, prepared: optdigits from `folder`, Semeion where `semeion_path` finds it."""
+    found = {}
+    for name, load in (("optdigits", lambda: load_optdigits(folder)), ("semeion", load_semeion)):
+        try:
+            found[name] = prepare(*load())
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def outside_rows(scores: dict[str, dict[str, dict]]) -> tuple[list[dict], dict[str, list[dict]]]:
+    """From {run: {set: `score`}}: one row per run with its accuracy in % on each set, and per set one
+    row per run with its accuracy in % on each digit (keys "0" to "9")."""
+    sets = sorted({name for per_set in scores.values() for name in per_set})
+    summary = [{"run": run, **{name: 100 * per_set[name]["accuracy"] for name in sets if name in per_set}}
+               for run, per_set in scores.items()]
+    per_digit = {name: [{"run": run, **{str(d): 100 * a for d, a in enumerate(per_set[name]["per_digit"]) if a is not None}}
+                        for run, per_set in scores.items() if name in per_set] for name in sets}
+    return summary, per_digit
 
 
 def commonest_misreadings(errors: list[dict], top: int = 8) -> list[tuple[int, int, int]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from digitlab import charts, comparison, papers, registry
+from digitlab import charts, comparison, data, papers, registry
 from digitlab.data import DataUnavailableError
 from pages import ui
 
@@ -15,6 +15,7 @@ MISREAD_RUN_KEY = "compare_misread_run"
 TRUE_KEY = "compare_misread_true"
 PREDICTED_KEY = "compare_misread_predicted"
 CELL_RUN_KEY = "compare_cell_run"  # the run whose cell the two digit boxes currently show
+OUTSIDE_KEY = "compare_outside"
 DIGITS = list(range(10))
 MATRICES_PER_ROW = 3
 IMAGES_PER_ROW = 8
@@ -41,6 +42,21 @@ def _comparison(root: str, names: tuple[str, ...], stamps: tuple[float, ...]) ->
 @st.cache_data(show_spinner="Reading the test set again…", max_entries=16)
 def _misread(root: str, name: str, stamp: float) -> list[comparison.MisreadDigit]:
     return comparison.misclassified_examples(name, limit=None, root=Path(root), predict=ui.predictor(name).predict)
+
+
+@st.cache_data(show_spinner="Preparing the outside writers' digits…")
+def _outside_sets():
+    from digitlab import realworld
+
+    return realworld.outside_sets(data.REALISTIC_SETS)
+
+
+@st.cache_data(show_spinner="Reading the outside writers' digits…", max_entries=32)
+def _outside_scores(root: str, name: str, stamp: float) -> dict[str, dict]:
+    from digitlab import realworld
+
+    reader = ui.predictor(name)
+    return {set_name: realworld.score(reader, prepared) for set_name, prepared in _outside_sets().items()}
 
 
 def _choose_cell(name: str) -> None:
@@ -129,6 +145,34 @@ if gathered.reproduction:
                        "test images": st.column_config.NumberColumn(format="localized")},
     )
     st.caption(papers.why_they_differ(gathered.reproduction))
+
+st.subheader("Writers MNIST never saw")
+st.caption("MNIST's writers were American; a class writes the world's ways. The same runs on real digits by writers "
+           "outside MNIST, read one per picture as the Draw page reads an upload: measured only, never trained on.")
+if st.toggle("Read their digits with the chosen runs (a few seconds per run, once for the whole class)", key=OUTSIDE_KEY):
+    from digitlab import realworld
+
+    try:
+        scores = {name: _outside_scores(root, name, _stamp(name, registry.MODEL_FILE)) for name in chosen}
+    except registry.RegistryError as exc:
+        st.info(f"Cannot read the outside writers' digits: {exc}")
+        scores = {}
+    if scores and not any(scores.values()):
+        st.info("No outside writers' digits found: tests/realistic/optdigits/ is missing from this copy.")
+    elif scores:
+        summary, per_digit = realworld.outside_rows(scores)
+        mnist = {row["run"]: 100 * row["mnist_test_accuracy"] for row in rows if row.get("mnist_test_accuracy") is not None}
+        frame = pd.DataFrame(summary).assign(mnist=lambda f: f["run"].map(mnist))[["run", "mnist", *per_digit]]
+        st.dataframe(frame, key="compare_outside_table", hide_index=True, column_config={
+            "mnist": st.column_config.NumberColumn("MNIST test (10k)", format="%.2f %%"),
+            **{name: st.column_config.NumberColumn(name, format="%.2f %%", help=realworld.OUTSIDE_WRITERS[name])
+               for name in per_digit}})
+        st.caption(" · ".join(f"**{name}**: {realworld.OUTSIDE_WRITERS[name]}" for name in per_digit))
+        for tab, name in zip(st.tabs([f"{name} per digit" for name in per_digit]), per_digit):
+            with tab:
+                st.dataframe(pd.DataFrame(per_digit[name]), key=f"compare_outside_{name}", hide_index=True,
+                             column_config={str(d): st.column_config.NumberColumn(str(d), format="%.1f %%")
+                                            for d in range(10)})
 
 # The misread digits below start from their run's most frequent confusion, unless a cell was clicked;
 # settled here, before the matrices, so the chosen cell is outlined in its matrix.

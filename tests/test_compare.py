@@ -12,7 +12,7 @@ from digitlab.records import RunRecord
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "pages" / "compare.py"
 SECTIONS = ["Accuracy and loss per epoch", "Accuracy, precision, recall and F1 (Paper S's Graph 1)",
-            "Size and speed", "The papers' figures beside ours", "Confusion matrices",
+            "Size and speed", "The papers' figures beside ours", "Writers MNIST never saw", "Confusion matrices",
             "Per-class precision, recall and F1", "Misread test digits", "The hardest digits"]
 
 
@@ -91,3 +91,20 @@ def test_runs_still_training_are_listed_not_compared(shell, models_root):
     assert app.multiselect(key="compare_runs").value == ["mine"]
     assert any("training" in c and "running" in c for c in captions(app))
     assert "The papers' figures beside ours" not in [s.value for s in app.subheader]
+
+
+def test_compare_reads_outside_writers_only_when_asked(shell, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_SEMEION", "/nonexistent/semeion.npz")  # optdigits alone: it ships with the code
+    app = open_compare(shell)
+    assert not any("optdigits" in frame.value.columns for frame in app.dataframe)  # off: nothing read
+    app.multiselect(key="compare_runs").set_value(["paper-h", "paper-s-1"]).run()
+    app.toggle(key="compare_outside").set_value(True).run()
+    assert not app.exception and not app.error
+    summary = next(frame.value for frame in app.dataframe if "optdigits" in frame.value.columns and "mnist" in frame.value.columns)
+    assert list(summary["run"]) == ["paper-h", "paper-s-1"] and "semeion" not in summary.columns
+    accuracy = dict(zip(summary["run"], summary["optdigits"]))
+    assert 85 <= accuracy["paper-h"] <= 100 and 50 <= accuracy["paper-s-1"] <= 100  # read, and well above chance
+    assert dict(zip(summary["run"], summary["mnist"]))["paper-h"] == pytest.approx(99.33, abs=0.01)
+    per_digit = next(frame.value for frame in app.dataframe if "9" in frame.value.columns)
+    assert list(per_digit.columns) == ["run"] + [str(d) for d in range(10)] and len(per_digit) == 2
+    assert any(tab.label == "optdigits per digit" for tab in app.tabs)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from digitlab import realworld, strokes
-from digitlab.cli import REALISTIC_SETS
+from digitlab.data import REALISTIC_SETS
 from digitlab.inference import Predictor, read_picture
 from digitlab.preprocessing import SMALL_SIDE, preprocess_digit
 
