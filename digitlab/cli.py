@@ -271,7 +271,7 @@ def cmd_realworld(args) -> int:
     for reader in readers:
         report[reader.name] = realworld.evaluate_sets(reader, samples, all_as_numbers=args.as_numbers)
         for name, (pictures, labels) in outside.items():
-            report[reader.name][name] = realworld.evaluate_pictures(reader, pictures, labels)
+            report[reader.name][name] = realworld.evaluate_pictures(reader, pictures, labels, as_numbers=args.as_numbers)
         if mnist is not None:
             images, labels = mnist
             start = time.perf_counter()
@@ -298,10 +298,13 @@ def cmd_realworld(args) -> int:
         print("|---" * 11 + "|")
         for name, results in report.items():
             print(f"| {name} | " + " | ".join(_percent(a) for a in results[set_name]["per_digit"]) + " |")
+        if args.as_numbers:
+            print("\nRead as two digits or more: " + ", ".join(f"{name} {results[set_name]['several_digits']}"
+                                                        for name, results in report.items()))
         print(f"\n{owner} commonest misreadings (digit -> read as, how many):\n")
         for name, results in report.items():
             misreadings = realworld.commonest_misreadings(results[set_name]["errors"])
-            print(f"- {name}: " + (", ".join(f"{label} -> {'no digit' if read < 0 else read} ({count})"
+            print(f"- {name}: " + (", ".join(f"{label} -> {'no digit' if read == -1 else read} ({count})"
                                             for label, read, count in misreadings) or "none"))
     return 0
 

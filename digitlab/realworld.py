@@ -146,9 +146,22 @@ def score(reader, prepared: Prepared) -> dict:
             "per_digit": per_digit, "errors": errors}
 
 
-def evaluate_pictures(reader, pictures, labels) -> dict:
-    """Single digits read as the Draw page reads one (`score` of `prepare`d pictures); `pictures` are (n, h, w) uint8."""
-    return score(reader, prepare(pictures, labels))
+def evaluate_pictures(reader, pictures, labels, *, as_numbers: bool = False) -> dict:
+    """Single digits read as the Draw page reads one (`score` of `prepare`d pictures); `pictures` are (n, h, w) uint8.
+
+    `as_numbers`: read as the Draw page reads by default, as a number; an error's "read" is then
+    the number as a string when the digit came back as several ("91").
+    """
+    if not as_numbers:
+        return score(reader, prepare(pictures, labels))
+    numbers = [read_picture(reader, picture, number=True).number or "" for picture in pictures]
+    labels = np.asarray(labels).astype(np.int64)
+    right = np.array([number == str(label) for number, label in zip(numbers, labels)])
+    reads = [-1 if not number else int(number) if len(number) == 1 else number for number in numbers]
+    return {"count": int(len(labels)), "correct": int(right.sum()), "accuracy": float(right.mean()),
+            "per_digit": [float(right[labels == d].mean()) if (labels == d).any() else None for d in range(10)],
+            "errors": [{"index": int(i), "label": int(labels[i]), "read": reads[i]} for i in np.flatnonzero(~right)],
+            "several_digits": sum(len(number) > 1 for number in numbers)}
 
 
 # Who wrote each outside set, for the pages.
@@ -180,11 +193,12 @@ def outside_rows(scores: dict[str, dict[str, dict]]) -> tuple[list[dict], dict[s
     return summary, per_digit
 
 
-def commonest_misreadings(errors: list[dict], top: int = 8) -> list[tuple[int, int, int]]:
+def commonest_misreadings(errors: list[dict], top: int = 8) -> list[tuple[int, int | str, int]]:
     """(label, read, count) of the `top` most frequent misreadings among `evaluate_pictures`' errors.
 
     A read of -1 is "no digit". Ties keep the smaller label first, so the list is the same every run.
     """
     counts = Counter((error["label"], error["read"]) for error in errors)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    # A read is a digit, -1, or (read as a number) several digits as a string: compared as text on ties.
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0][0], str(item[0][1])))
     return [(label, read, count) for (label, read), count in ranked[:top]]

@@ -66,6 +66,15 @@ def test_a_small_picture_is_read_enlarged_and_its_boxes_are_in_its_own_pixels():
     assert [box[3] for box in boxes] == pytest.approx([8, 8], abs=1)
 
 
+def test_read_as_numbers_a_split_digit_is_an_error_and_counted():
+    pictures = np.full((2, 64, 64), 255, np.uint8)
+    pictures[0, 10:54, 30:36] = 0  # a 1
+    pictures[1, 10:54, 8:14] = 0  # two 1s far apart: one picture, read as "11"
+    pictures[1, 10:54, 50:56] = 0
+    result = realworld.evaluate_pictures(Predictor.load("default"), pictures, np.array([1, 1]), as_numbers=True)
+    assert result["correct"] == 1 and result["several_digits"] == 1
+    assert result["errors"] == [{"index": 1, "label": 1, "read": "11"}]
+
 def test_realworld_reports_optdigits_per_digit_and_can_leave_it_out(tmp_path, capsys):
     import gzip
     import json
@@ -90,5 +99,8 @@ def test_realworld_reports_optdigits_per_digit_and_can_leave_it_out(tmp_path, ca
     table = capsys.readouterr().out
     assert "| reader | canvas (1) | optdigits (2) |" in table and "optdigits per digit" in table
     assert "optdigits' commonest misreadings" in table and "7 -> 1 (1)" in table
+    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "--as-numbers", "--json"]) == 0
+    as_numbers = json.loads(capsys.readouterr().out)["digitlab"]["optdigits"]  # as the Draw page reads by default
+    assert as_numbers["correct"] == 1 and as_numbers["several_digits"] == 0
     assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "optdigits", "--json"]) == 0
     assert "optdigits" not in json.loads(capsys.readouterr().out)["digitlab"]

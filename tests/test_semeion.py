@@ -59,6 +59,9 @@ def test_commonest_misreadings_are_counted_and_ranked():
     assert realworld.commonest_misreadings(errors) == [(4, 6, 3), (9, 8, 3), (1, -1, 1)]
     assert realworld.commonest_misreadings(errors, top=1) == [(4, 6, 3)]
     assert realworld.commonest_misreadings([]) == []
+    # Read as numbers, a digit split in two reads as a string; ties still rank the same every run.
+    assert realworld.commonest_misreadings([{"label": 1, "read": "11"}, {"label": 1, "read": 7}]) == [(1, "11", 1), (1, 7, 1)]
+
 
 
 # What the default model reads of Semeion (README, `python -m digitlab realworld`): it must not fall below.
