@@ -138,10 +138,14 @@ def score(reader, prepared: Prepared) -> dict:
     A picture read as no digit counts as wrong (read -1).
     """
     reads = np.where(prepared.empty, -1, reader.predict(prepared.images).argmax(axis=1))
-    labels = prepared.labels
-    right = reads == labels
+    return _tally(prepared.labels, [int(read) for read in reads])
+
+
+def _tally(labels: np.ndarray, reads: list) -> dict:
+    """Count, correct, accuracy, per-digit accuracy and errors of (n,) int `labels` read as `reads`."""
+    right = np.array([read == label for read, label in zip(reads, labels)], bool)
     per_digit = [float(right[labels == d].mean()) if (labels == d).any() else None for d in range(10)]
-    errors = [{"index": int(i), "label": int(labels[i]), "read": int(reads[i])} for i in np.flatnonzero(~right)]
+    errors = [{"index": int(i), "label": int(labels[i]), "read": reads[i]} for i in np.flatnonzero(~right)]
     return {"count": int(len(labels)), "correct": int(right.sum()), "accuracy": float(right.mean()),
             "per_digit": per_digit, "errors": errors}
 
@@ -155,13 +159,8 @@ def evaluate_pictures(reader, pictures, labels, *, as_numbers: bool = False) -> 
     if not as_numbers:
         return score(reader, prepare(pictures, labels))
     numbers = [read_picture(reader, picture, number=True).number or "" for picture in pictures]
-    labels = np.asarray(labels).astype(np.int64)
-    right = np.array([number == str(label) for number, label in zip(numbers, labels)])
     reads = [-1 if not number else int(number) if len(number) == 1 else number for number in numbers]
-    return {"count": int(len(labels)), "correct": int(right.sum()), "accuracy": float(right.mean()),
-            "per_digit": [float(right[labels == d].mean()) if (labels == d).any() else None for d in range(10)],
-            "errors": [{"index": int(i), "label": int(labels[i]), "read": reads[i]} for i in np.flatnonzero(~right)],
-            "several_digits": sum(len(number) > 1 for number in numbers)}
+    return _tally(np.asarray(labels).astype(np.int64), reads) | {"several_digits": sum(len(n) > 1 for n in numbers)}
 
 
 # Who wrote each outside set, for the pages.

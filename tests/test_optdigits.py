@@ -104,3 +104,13 @@ def test_realworld_reports_optdigits_per_digit_and_can_leave_it_out(tmp_path, ca
     assert as_numbers["correct"] == 1 and as_numbers["several_digits"] == 0
     assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "optdigits", "--json"]) == 0
     assert "optdigits" not in json.loads(capsys.readouterr().out)["digitlab"]
+
+
+def test_outside_rows_put_each_run_on_each_set_and_digit_in_percent():
+    scores = {"a": {"optdigits": {"accuracy": 0.5, "per_digit": [1.0, 0.0] + [None] * 8}},
+              "b": {"optdigits": {"accuracy": 0.25, "per_digit": [0.5] * 10},
+                    "semeion": {"accuracy": 1.0, "per_digit": [1.0] * 10}}}
+    summary, per_digit = realworld.outside_rows(scores)
+    assert summary == [{"run": "a", "optdigits": 50.0}, {"run": "b", "optdigits": 25.0, "semeion": 100.0}]
+    assert per_digit["optdigits"][0] == {"run": "a", "0": 100.0, "1": 0.0}  # digits it holds none of are left blank
+    assert per_digit["optdigits"][1]["9"] == 50.0 and [row["run"] for row in per_digit["semeion"]] == ["b"]
