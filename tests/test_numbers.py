@@ -153,3 +153,12 @@ def test_a_small_picture_is_annotated_enlarged_its_labels_beside_its_digits():
     assert picture.shape == (160, 320, 3) and max(picture.shape[:2]) >= ANNOTATED_MIN_SIDE  # 5x
     for left in (13, 45):  # each digit's middle is still its own black ink, not under a label
         assert (picture[16 * 5, left * 5 + 7] == 0).all()
+
+
+def test_the_filled_numbers_measure_builds_its_three_sets():
+    from tests.realistic.filled_numbers import coarse_scan, filled_sets
+
+    sets = filled_sets(6)
+    assert len(sets) == 3 and all(len(pictures) == len(labels) == 6 for pictures, labels in sets.values())
+    scan = coarse_scan(np.pad(np.full((20, 8), 255, np.uint8), 4))  # a thin bar stretched to a solid square
+    assert scan.shape == (64, 64) and set(np.unique(scan)) <= {0, 255} and (scan == 0).mean() > 0.9
