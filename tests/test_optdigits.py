@@ -8,6 +8,7 @@ from digitlab import realworld, strokes
 from digitlab.data import REALISTIC_SETS
 from digitlab.inference import Predictor, read_picture
 from digitlab.preprocessing import SMALL_SIDE, preprocess_digit
+from tests.realistic.tiny_pictures import optdigits_like
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +32,6 @@ def test_the_default_model_reads_optdigits_at_the_bar_we_report(optdigits):
     result = realworld.evaluate_pictures(Predictor.load("default"), *optdigits)
     assert result["accuracy"] >= OPTDIGITS_BAR
     assert min(result["per_digit"]) >= OPTDIGITS_DIGIT_BAR, result["per_digit"]
-
-
-def optdigits_like(image):
-    """(28, 28) uint8 white-on-black digit -> (8, 8) uint8 dark-on-white, as optdigits was made: stretched to a
-    32x32 black-and-white box, then the ink pixels of each 4x4 block counted."""
-    rows, columns = np.nonzero(image > 32)
-    ink = image[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
-    bitmap = cv2.resize(ink, (32, 32), interpolation=cv2.INTER_LINEAR) > 127
-    counts = bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3))
-    return (255 - np.round(counts * 255 / 16)).astype(np.uint8)
 
 
 def test_tiny_pictures_are_read_as_their_digit_not_as_a_stub():
