@@ -20,8 +20,6 @@ from digitlab.architectures import ACTIVATIONS, ArchSpec  # noqa: E402
 from digitlab.config import CONFIG_FLAGS  # noqa: E402
 from digitlab.records import ProgressEvent, RunRecord  # noqa: E402
 
-REALISTIC_SETS = data.REALISTIC_SETS
-
 # Commands that need TensorFlow import the modules that load it (training, inference, ...)
 # inside the command, after `start_tensorflow`: `models`, `papers` and `--help` answer at once.
 
@@ -420,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Read every sample listed in the realistic sets' CSV manifests and "
                                            "print the accuracy per set and model.")
     real.add_argument("--models", nargs="+", default=["default"], metavar="NAME")
-    real.add_argument("--dir", default=str(REALISTIC_SETS), help="a folder of realistic sets (CSV manifests)")
+    real.add_argument("--dir", default=str(data.REALISTIC_SETS), help="a folder of realistic sets (CSV manifests)")
     real.add_argument("--json", action="store_true", help="per set: counts, accuracy and every misread file")
     real.add_argument("--ensemble", action="store_true", help="also read with the average of all --models")
     real.add_argument("--tta", action="store_true",
