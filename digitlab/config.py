@@ -47,6 +47,7 @@ class TrainConfig:
     boxed_share: float = 0.0  # share of it stretched to fill a box (`strokes.fill_box`), aspect ratio lost
     boxed_from_styles: float | None = None  # share of the boxed copies drawn from the styles (None: as they stand)
     styles_left_out: tuple[str, ...] = ()  # generated styles never drawn for training: what does it make of them?
+    traces_share: float = 0.0  # share of it drawn from real writers' pen traces (`pentraces`, UCI pendigits)
     elastic: float = 0.0  # with `augment`: share of the augmented images also bent elastically
     weight_ema: float | None = None  # keep a moving average of the weights, this momentum per step
 
@@ -69,6 +70,8 @@ class TrainConfig:
             raise ValueError("styles share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         if not 0 <= self.boxed_share <= 0.5:
             raise ValueError("boxed share must be between 0 and 0.5 (MNIST stays the bulk of training)")
+        if not 0 <= self.traces_share <= 0.5:
+            raise ValueError("traces share must be between 0 and 0.5 (MNIST stays the bulk of training)")
         # run.json stores the names as a list; a frozen field is set once, here.
         object.__setattr__(self, "styles_left_out", tuple(self.styles_left_out))
         unknown = sorted(set(self.styles_left_out) - set(STYLE_NAMES))
@@ -146,6 +149,9 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
          switch=True),
     Flag("styles_share", "--styles-share", float,
          help="share of the training set drawn as writing styles MNIST lacks (digitlab/strokes.py)"),
+    Flag("traces_share", "--traces-share", float,
+         help="share of the training set drawn from real writers' pen traces (UCI pendigits' training writers; "
+              "digitlab/pentraces.py)"),
     Flag("boxed_share", "--boxed-share", float,
          help="share of the training set made of its digits stretched to fill a box, aspect ratio lost "
               "(as forms and some scanners keep them)"),
@@ -230,6 +236,7 @@ def training_images(config: TrainConfig) -> int:
     """How many images one epoch trains on: MNIST's part, the generated styles and the boxed copies."""
     count = data.planned_sizes(config.protocol, config.train_size)["train"]
     count += styles_count(count, config.styles_share)
+    count += styles_count(count, config.traces_share)
     return count + styles_count(count, config.boxed_share)
 
 

@@ -61,6 +61,7 @@ class RunRecord:
     versions: dict = field(default_factory=dict)
     augmentation: dict | None = None
     styles: dict | None = None  # the writing styles mixed into training: share, count, seed (digitlab/strokes.py)
+    traces: dict | None = None  # real writers' pen traces mixed into training: share, count, seed (`pentraces`)
     boxed: dict | None = None  # training digits stretched to fill a box: share, count, seed (`strokes.with_boxed`)
     data: dict = field(default_factory=dict)
     history: dict = field(default_factory=dict)

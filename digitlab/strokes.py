@@ -525,10 +525,10 @@ def with_styles(split, share: float, seed: int, *, left_out: tuple[str, ...] = (
         return split
     kept = tuple(style for style in STYLES if style.name not in left_out)
     images, labels, _ = make_styles(count, TRAIN_SEED_OFFSET + seed, styles=kept)
-    return _with_training_digits(split, images, labels)
+    return with_training_digits(split, images, labels)
 
 
-def _with_training_digits(split, images: np.ndarray, labels: np.ndarray):
+def with_training_digits(split, images: np.ndarray, labels: np.ndarray):
     """`split` with (n, 28, 28) uint8 `images` and their (n,) `labels` added to its training part only."""
     import dataclasses
 
@@ -573,7 +573,7 @@ def with_boxed(split, share: float, seed: int, *, from_styles: float | None = No
     digits = np.round(split.x_train[chosen].reshape(len(chosen), 28, 28) * 255).astype(np.uint8)
     boxed = boxed_digits(digits, BOXED_SEED_OFFSET + seed)
     kept = np.flatnonzero(boxed.reshape(len(boxed), -1).max(axis=1) > 0)[:count]
-    return _with_training_digits(split, boxed[kept], split.y_train[chosen[kept]])
+    return with_training_digits(split, boxed[kept], split.y_train[chosen[kept]])
 
 
 # ---------------------------------------------------------------- numbers and marks that are no digit

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 import digitlab
 from digitlab import data as data_module
-from digitlab import registry, strokes
+from digitlab import pentraces, registry, strokes
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import augmentation, training_dataset
 from digitlab.config import TrainConfig, cpu_supports_bfloat16
@@ -410,6 +410,9 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
     if config.styles_share:
         split = strokes.with_styles(split, config.styles_share, config.seed, left_out=config.styles_left_out)
+    generated_count = len(split.y_train) - mnist_sizes["train"]
+    if config.traces_share:
+        split = pentraces.with_traces(split, config.traces_share, config.seed)
     styled_count = len(split.y_train)
     if config.boxed_share:
         split = strokes.with_boxed(split, config.boxed_share, config.seed, from_styles=config.boxed_from_styles,
@@ -420,10 +423,13 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
                  "gpus": len(tf.config.list_physical_devices("GPU"))},
         versions=library_versions(),
         augmentation=augmentation(config).to_dict() if config.augment else None,
-        styles={"share": config.styles_share, "count": styled_count - mnist_sizes["train"],
+        styles={"share": config.styles_share, "count": generated_count,
                 "seed": strokes.TRAIN_SEED_OFFSET + config.seed,
                 **({"left_out": list(config.styles_left_out)} if config.styles_left_out else {})}
         if config.styles_share else None,
+        traces={"share": config.traces_share, "count": styled_count - mnist_sizes["train"] - generated_count,
+                "seed": pentraces.TRACES_SEED_OFFSET + config.seed, "labels": list(pentraces.LABELS)}
+        if config.traces_share else None,
         boxed={"share": config.boxed_share, "count": len(split.y_train) - styled_count,
                "seed": strokes.BOXED_SEED_OFFSET + config.seed,
                **({"from_styles": config.boxed_from_styles} if config.boxed_from_styles is not None else {})}

@@ -94,6 +94,10 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
             "of writing it never saw")
         with st.expander("What the styles look like"):
             st.image(style_samples(), caption=list(strokes.STYLE_NAMES), width=180)
+        traces_share = st.number_input(
+            "Real writers' pen traces (share)", 0.0, 0.5, value=defaults.traces_share, step=0.05,
+            key=key("traces"), help=f"{source}: {defaults.traces_share:g}. Share of the training set drawn from pen "
+            "traces by 30 writers in Istanbul (UCI pendigits): real hands, not this team's idea of them")
         boxed_share = st.number_input(
             "Stretched to fill a box (share)", 0.0, 0.5, value=defaults.boxed_share, step=0.05,
             key=key("boxed"), help=f"{source}: {defaults.boxed_share:g}. Share of the training set made of its "
@@ -189,7 +193,8 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                "init_std": float(init_std), "bias_init": float(bias_init), "bn_momentum": float(bn_momentum),
                "dense_batch_norm": dense_batch_norm}
     training = {"protocol": protocol, "train_size": int(train_size), "seed": int(seed), "augment": augment,
-                "styles_share": float(styles_share), "boxed_share": float(boxed_share),
+                "styles_share": float(styles_share), "traces_share": float(traces_share),
+                "boxed_share": float(boxed_share),
                 "styles_left_out": tuple(styles_left_out) if styles_share else (),
                 "boxed_from_styles": None if boxed_from_styles is None else float(boxed_from_styles),
                 "elastic": float(elastic) if augment else 0.0, "weight_ema": float(weight_ema),

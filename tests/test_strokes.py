@@ -205,7 +205,7 @@ def test_with_boxed_draws_the_asked_share_of_its_copies_from_the_generated_style
     x_train[:, ..., 0] = a_tall_one() / 255
     split = Split("full", x_train, split.y_train, split.x_val, split.y_val, split.x_test, split.y_test)
     styles = np.repeat(a_tall_one()[None], 60, axis=0)
-    mixed_in = strokes._with_training_digits(split, styles, np.full(60, 7))
+    mixed_in = strokes.with_training_digits(split, styles, np.full(60, 7))
     mnist_sevens = int((split.y_train == 7).sum())
     as_they_stand = strokes.with_boxed(mixed_in, 0.2, seed=0)
     half = strokes.with_boxed(mixed_in, 0.2, seed=0, from_styles=0.5, styles_start=100)
