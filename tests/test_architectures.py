@@ -33,6 +33,7 @@ EXPECTED_PARAMS = {
     "small": conv(3, 1, 16) + conv(3, 16, 32) + dense(7 * 7 * 32, 64) + dense(64, 10),
 }
 EXPECTED_PARAMS["paper-h-stated"] = EXPECTED_PARAMS["paper-h"]  # the same network, other knobs
+EXPECTED_PARAMS["digitlab-traces"] = EXPECTED_PARAMS["digitlab"]  # the same network, also taught pen traces
 
 
 def test_hand_counts_match_known_totals():

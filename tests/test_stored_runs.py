@@ -104,6 +104,24 @@ def test_the_default_was_trained_with_the_styles_boxes_and_bending_its_preset_na
     assert elastic > 0 and record.config.elastic == elastic and record.augmentation["elastic"] == elastic
 
 
+def test_the_traces_reader_is_the_defaults_recipe_with_its_presets_traces():
+    # `reproduce` retrains digitlab-traces with its preset: the stored run must say it drew that share
+    # of the training writers' traces, on top of everything the default's recipe mixes in.
+    from digitlab import pentraces, strokes
+
+    record = registry.read_record("digitlab-traces")
+    config = presets.get("digitlab-traces").config
+    assert config.traces_share > 0 and record.config == config
+    assert config.replace(traces_share=0.0) == presets.get("digitlab").config
+    assert record.spec.convs == presets.get("digitlab").spec.convs and record.spec.dense_batch_norm
+    share = config.traces_share
+    assert record.traces == {"share": share, "seed": pentraces.TRACES_SEED_OFFSET + record.seed,
+                             "labels": list(pentraces.LABELS),
+                             "count": strokes.styles_count(record.data["sizes"]["train"] + record.styles["count"], share)}
+    # It reads MNIST a little less well than the default (README, "Real writers' pen traces"): 99.52 %.
+    assert record.mnist_test_accuracy >= 0.995
+
+
 def test_the_defaults_dense_units_are_alive():
     # Without BatchNorm in its dense layer, 94 to 116 of digitlab's 128 ReLU units were dead at the
     # end of its runs (README): a unit that fires for no digit is dead weight.
