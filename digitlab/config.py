@@ -233,7 +233,7 @@ def timing_model(records) -> tuple[float, float, int]:
 
 
 def training_images(config: TrainConfig) -> int:
-    """How many images one epoch trains on: MNIST's part, the generated styles and the boxed copies."""
+    """How many images one epoch trains on: MNIST's part, the generated styles, the pen traces and the boxed copies."""
     count = data.planned_sizes(config.protocol, config.train_size)["train"]
     count += styles_count(count, config.styles_share)
     count += styles_count(count, config.traces_share)
