@@ -19,6 +19,8 @@ PARTS = ("train", "test")  # UCI's own split by writer: 30 writers train, 14 oth
 LABELS = (0, 1, 2, 3, 4, 6, 8, 9)
 TRACES_SEED_OFFSET = 3_000  # training traces are drawn with seed TRACES_SEED_OFFSET + the run's seed
 HELD_OUT_SEED = 777_777  # the test writers' traces a share is chosen on are drawn with this seed
+# A trace already has its writer's proportions: the drawing writer's aspect only varies it a little.
+TRACE_ASPECT = (0.9, 1.1)
 
 
 @lru_cache(maxsize=2)
@@ -46,11 +48,7 @@ def trace_strokes(points: np.ndarray) -> strokes.Strokes:
 
 
 def styles(part: str = "train") -> tuple[strokes.Style, ...]:
-    """One `strokes.Style` per label in `LABELS`: each drawing a random trace of that label from `part`'s writers.
-
-    A trace already has its writer's proportions, so the drawing writer's aspect only varies
-    it a little (about 1, times the writers' usual spread).
-    """
+    """One `strokes.Style` per label in `LABELS`: each drawing a random trace of that label from `part`'s writers."""
     points, labels = load(part)
 
     def drawer(label: int):
@@ -61,7 +59,11 @@ def styles(part: str = "train") -> tuple[strokes.Style, ...]:
 
         return draw
 
-    return tuple(strokes.Style(f"pen-trace-{label}", label, drawer(label), (0.9, 1.1), True) for label in LABELS)
+    return tuple(_style(f"pen-trace-{label}", label, drawer(label)) for label in LABELS)
+
+
+def _style(name: str, label: int, draw) -> strokes.Style:
+    return strokes.Style(name, label, draw, TRACE_ASPECT, True)
 
 
 def make_traces(count: int, seed: int, part: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +96,6 @@ def each_trace(part: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     images = np.zeros((len(kept), 28, 28), np.uint8)
     for i, index in enumerate(kept):
         trace = points[index]
-        style = strokes.Style("pen-trace", int(labels[index]), lambda _r, trace=trace: trace_strokes(trace), (0.9, 1.1), True)
+        style = _style("pen-trace", int(labels[index]), lambda _r, trace=trace: trace_strokes(trace))
         images[i] = strokes.to_mnist(strokes.draw_varied(style, r))
     return images, labels[kept].astype(np.uint8)
