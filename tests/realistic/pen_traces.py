@@ -6,8 +6,9 @@ Every test writer's trace of a digit in `pentraces.LABELS`, drawn once by a rand
 way onto paper (seed `pentraces.HELD_OUT_SEED`), the same digits stretched to fill a box
 (`strokes.fill_box`), and the same digits put through Semeion's documented acquisition
 (`filled_numbers.coarse_scan`: stretched to 16x16, thresholded, enlarged 4x) and read as the
-Draw page reads one digit, per digit: does our own data show Semeion's weak digits? A run trained with `--traces-share` saw only the 30 training writers'
-traces. The share is chosen on these and MNIST validation; Semeion is never chosen on.
+Draw page reads one digit, per digit: does our own data show Semeion's weak digits? A run
+trained with `--traces-share` saw only the 30 training writers' traces. The share is chosen on
+these and MNIST validation; Semeion is never chosen on.
 """
 
 from __future__ import annotations
