@@ -48,12 +48,18 @@ def test_drawn_traces_are_normalised_digits_of_the_kept_labels_and_repeat_with_t
     assert (ink > 20 * 255).all() and (ink < 250 * 255).all()
 
 
-def test_the_default_model_reads_most_test_writers_traces():
+@pytest.fixture(scope="module")
+def held_out_traces():
+    """Every test writer's trace, drawn once for the whole module (some 2,800 renders)."""
+    return pentraces.each_trace("test", pentraces.HELD_OUT_SEED)
+
+
+def test_the_default_model_reads_most_test_writers_traces(held_out_traces):
     # Measured: python -m tests.realistic.pen_traces (the stored default, trained without traces,
     # reads 85.96 %: ones 56 %, fours 70 %, nines 73 %, the digits Semeion's writers lose it on too).
     from digitlab.inference import Predictor
 
-    images, labels = pentraces.each_trace("test", pentraces.HELD_OUT_SEED)
+    images, labels = held_out_traces
     assert len(labels) == int(np.isin(pentraces.load("test")[1], pentraces.LABELS).sum())
     reads = Predictor.load("default").predict(images.astype(np.float32) / 255).argmax(axis=1)
     assert (reads == labels).mean() >= 0.85
@@ -62,7 +68,7 @@ def test_the_default_model_reads_most_test_writers_traces():
     assert (reads == labels).mean() >= 0.96
 
 
-def test_coarse_scanned_traces_do_not_show_semeions_weak_nines():
+def test_coarse_scanned_traces_do_not_show_semeions_weak_nines(held_out_traces):
     # Semeion's scans are coarse (16x16, thresholded); through that same acquisition the test
     # writers' nines still read at 92.3 % with digitlab-traces, where Semeion's read at 84 %
     # (python -m tests.realistic.pen_traces): our own data does not show what Semeion's writers
@@ -71,7 +77,7 @@ def test_coarse_scanned_traces_do_not_show_semeions_weak_nines():
     from digitlab.inference import Predictor
     from tests.realistic.filled_numbers import coarse_scan
 
-    images, labels = pentraces.each_trace("test", pentraces.HELD_OUT_SEED)
+    images, labels = held_out_traces
     scanned = np.stack([coarse_scan(image) for image in images])
     traces = realworld.evaluate_pictures(Predictor.load("digitlab-traces"), scanned, labels)
     default = realworld.evaluate_pictures(Predictor.load("default"), scanned, labels)
@@ -79,7 +85,7 @@ def test_coarse_scanned_traces_do_not_show_semeions_weak_nines():
     assert default["per_digit"][9] <= 0.75 and traces["accuracy"] >= default["accuracy"] + 0.08
 
 
-def test_training_on_some_writers_traces_reads_other_writers_better():
+def test_training_on_some_writers_traces_reads_other_writers_better(held_out_traces):
     # The point of the knob: a small network trained on 3,000 MNIST digits reads the 14 test
     # writers' traces far better with the 30 training writers' traces mixed in.
     from digitlab import data, training
@@ -88,7 +94,7 @@ def test_training_on_some_writers_traces_reads_other_writers_better():
     spec = ArchSpec(convs=(ConvSpec(16), ConvSpec(32)), dense_units=(64,))
     config = TrainConfig(protocol="full", epochs=3, batch_size=64, train_size=3000, precision="float32")
     split = data.load_split("full", train_size=3000)
-    images, labels = pentraces.each_trace("test", pentraces.HELD_OUT_SEED)
+    images, labels = held_out_traces
     images, labels = images[::3].astype(np.float32)[..., None] / 255, labels[::3]
     read = {}
     for share in (0.0, 0.25):
