@@ -50,6 +50,8 @@ class TrainConfig:
     traces_share: float = 0.0  # share of it drawn from real writers' pen traces (`pentraces`, UCI pendigits)
     elastic: float = 0.0  # with `augment`: share of the augmented images also bent elastically
     weight_ema: float | None = None  # keep a moving average of the weights, this momentum per step
+    teachers: tuple[str, ...] = ()  # stored runs whose averaged probabilities it also learns ("NAME" or "NAME:WEIGHT")
+    distill_share: float = 0.0  # with teachers: the loss's share from their probabilities, the rest from the labels
 
     def __post_init__(self):
         if self.protocol not in data.PROTOCOLS:
@@ -85,6 +87,12 @@ class TrainConfig:
             raise ValueError("elastic share must be between 0 and 1")
         if self.weight_ema is not None and not 0 < self.weight_ema < 1:
             raise ValueError("weight EMA momentum must be in (0, 1), e.g. 0.999")
+        object.__setattr__(self, "teachers", tuple(self.teachers))
+        teacher_weights(self.teachers)  # raises on a malformed weight
+        if not 0 <= self.distill_share <= 1:
+            raise ValueError("distillation share must be between 0 and 1")
+        if bool(self.teachers) != bool(self.distill_share):
+            raise ValueError("distillation needs both teachers and a share above 0 (or neither)")
         if self.early_stopping is not None and self.early_stopping < 1:
             raise ValueError("early-stopping patience must be at least 1 epoch (or off)")
         if self.train_size is not None and self.train_size < 10:
@@ -166,9 +174,30 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("weight_ema", "--weight-ema", float,
          help="validate, keep and serve a moving average of the weights (Polyak averaging), this momentum "
               "per step, e.g. 0.999; 0: off", off="0"),
+    Flag("teachers", "--teachers", many=True,
+         help="stored runs to distil (NAME or NAME:WEIGHT): the network also learns their averaged probabilities "
+              "on each augmented batch (Hinton et al. 2015), with --distill-share"),
+    Flag("distill_share", "--distill-share", float,
+         help="with --teachers: the loss's share from the teachers' probabilities (0-1), the rest from the labels"),
     Flag("restore_best", "--restore-best", help="keep the epoch of lowest validation loss (else the last epoch)",
          switch=True),
 )
+
+
+def teacher_weights(teachers: tuple[str, ...]) -> list[tuple[str, float]]:
+    """("A:0.3", "B:0.7") or ("A", "B") -> [(name, weight)], the weights normalised to sum to 1."""
+    pairs = []
+    for teacher in teachers:
+        name, _, weight = teacher.partition(":")
+        try:
+            value = float(weight) if weight else 1.0
+        except ValueError:
+            raise ValueError(f"teacher {teacher!r}: the weight after ':' must be a number") from None
+        if not name or value <= 0:
+            raise ValueError(f"teacher {teacher!r}: a run name, and a weight above 0 after ':' if any")
+        pairs.append((name, value))
+    total = sum(weight for _, weight in pairs)
+    return [(name, weight / total) for name, weight in pairs]
 
 
 def flag_arguments(config: TrainConfig, base: TrainConfig) -> list[str]:
@@ -241,9 +270,10 @@ def training_images(config: TrainConfig) -> int:
 
 
 def same_network_run(spec: ArchSpec, config: TrainConfig, records):
-    """The newest finished run of this very network, batch and augmentation with a measured speed, or None."""
+    """The newest finished run of this very network (its description aside), batch and augmentation with a measured speed, or None."""
     twins = [record for record in records
-             if record.spec == spec and record.config is not None and record.config.augment == config.augment
+             if record.spec is not None and record.spec.replace(description="") == spec.replace(description="")
+             and record.config is not None and record.config.augment == config.augment
              and record.global_batch_size == config.batch_size and record.replicas == 1 and record.images_per_s]
     return max(twins, key=lambda record: record.created or "", default=None)
 
@@ -263,10 +293,16 @@ def estimate_epoch_seconds(spec: ArchSpec, config: TrainConfig, records) -> dict
     flops = flops_per_image(spec)
     steps = math.ceil(sizes["train"] / config.batch_size)
     twin = same_network_run(spec, config, records)
+
+    def step_flops(teachers) -> float:
+        # A training step is about three passes of the network; each teacher adds one forward pass.
+        return 3 * flops + sum(flops_per_image(record.spec) for name, _ in teacher_weights(teachers)
+                               for record in records if record.name == name and record.spec is not None)
+
     if twin is not None:
-        train_s = sizes["train"] / twin.images_per_s
+        train_s = sizes["train"] / twin.images_per_s * step_flops(config.teachers) / step_flops(twin.config.teachers)
     else:
-        train_s = steps * step_s + sizes["train"] * 3 * flops / flops_per_s
+        train_s = steps * step_s + sizes["train"] * step_flops(config.teachers) / flops_per_s
         if config.augment:
             train_s *= 1.5  # the augmentation pipeline, measured on the digitlab preset
     validation_s = math.ceil(sizes["validation"] / config.batch_size) * step_s / 3 + sizes["validation"] * flops / flops_per_s

@@ -275,6 +275,17 @@ def get_run(name: str, *, root: Path | None = None) -> RunInfo:
     return RunInfo(name, run_path(name, root), record, name == default_name(root=root))
 
 
+def require_trained(name: str, role: str = "run", *, root: Path | None = None) -> None:
+    """Raise RegistryError, saying what to do, unless `name` is a stored run with a trained model."""
+    try:
+        ready = get_run(name, root=root).servable
+    except RegistryError:
+        ready = False
+    if not ready:
+        raise RegistryError(f"{role} {name!r} is not a trained run here: train it first "
+                            f"(python -m digitlab train ... --name {name})")
+
+
 def load_model(name: str, *, root: Path | None = None):
     """Rebuild a run's network from its stored spec and load its weights (float32 Keras model).
 

@@ -20,7 +20,7 @@ from digitlab import data as data_module
 from digitlab import pentraces, registry, strokes
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import augmentation, training_dataset
-from digitlab.config import TrainConfig, cpu_supports_bfloat16
+from digitlab.config import TrainConfig, cpu_supports_bfloat16, teacher_weights
 from digitlab.metrics import classification_report, per_class_accuracy
 from digitlab.records import ProgressEvent, RunRecord
 from digitlab.snapshots import EpochSnapshots
@@ -172,6 +172,45 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         return {"num_classes": self.num_classes, "name": self.name}
 
 
+class DistillingModel(keras.Model):
+    """The student's own layers, trained on a mix of the labels' loss and its teachers' probabilities.
+
+    `teach` maps an input batch to (batch, 10) probabilities; it is a plain function so its
+    models are neither tracked nor trained. Validation loss stays the labels' loss alone, so
+    the best epoch means what it means in every other run.
+    """
+
+    def __init__(self, student: keras.Model, teach, share: float):
+        super().__init__(inputs=student.inputs, outputs=student.outputs, name=student.name)
+        self.teach = teach
+        self.distill_share = share
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        if not training:
+            return loss
+        taught = keras.ops.mean(keras.losses.categorical_crossentropy(self.teach(x), keras.ops.cast(y_pred, "float32")))
+        return (1 - self.distill_share) * loss + self.distill_share * taught
+
+
+def check_teachers(teachers: tuple[str, ...], root: Path | None = None) -> None:
+    """Raise `registry.RegistryError` with what to do unless every teacher is a stored run with a trained model."""
+    for name, _ in teacher_weights(teachers):
+        registry.require_trained(name, "teacher", root=root)
+
+
+def teacher_function(teachers: tuple[str, ...], root: Path | None = None):
+    """The stored runs `teachers` names (see `config.teacher_weights`) as one function: their weighted mean probabilities."""
+    weighted = [(registry.load_model(name, root=root), weight) for name, weight in teacher_weights(teachers)]
+    for model, _ in weighted:
+        model.trainable = False
+
+    def teach(images):
+        return sum(weight * model(images, training=False) for model, weight in weighted)
+
+    return teach
+
+
 def _counts(matrix) -> list[list[int]]:
     return np.rint(np.asarray(matrix)).astype(np.int64).tolist()
 
@@ -287,8 +326,12 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
     steps = math.ceil(len(data.y_train) / global_batch)
     policy = "mixed_bfloat16" if precision == "bfloat16" else None
 
+    teach = teacher_function(config.teachers) if config.teachers else None
+
     def build_and_compile():
         model = build_model(spec, dtype_policy=policy)
+        if teach is not None:
+            model = DistillingModel(model, teach, config.distill_share)
         model.compile(
             optimizer=make_optimizer(config, steps),
             loss="sparse_categorical_crossentropy",
@@ -407,6 +450,7 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     name, spec, config = registry.validate_name(record.name), record.spec, record.config
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
+    check_teachers(config.teachers)  # as missing data: nothing is stored
     mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
     if config.styles_share:
         split = strokes.with_styles(split, config.styles_share, config.seed, left_out=config.styles_left_out)

@@ -82,3 +82,17 @@ def test_train_page_queues_a_job_and_takes_it_off_the_queue(tmp_path, monkeypatc
     assert any("number 1 in the queue" in str(p.text) for p in app.get("progress"))
     app.button(key="stop_apptest-job").click().run()
     assert json.loads((tmp_path / "apptest-job" / "run.json").read_text())["status"] == "cancelled"
+
+
+def test_train_page_says_in_one_line_when_a_distilled_recipes_teachers_are_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_MODELS", str(tmp_path))
+    monkeypatch.setenv("DIGITLAB_MAX_JOBS", "0")  # keep it queued: no worker starts
+    app = run_app("pages/train.py")
+    app.selectbox(key="train_preset").set_value("digitlab-distilled").run()
+    assert not app.exception and any("per epoch" in caption.value for caption in app.caption)
+    app.text_input(key="train_digitlab-distilled_name_0").set_value("apptest-distilled")
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [
+        "teacher 'digitlab' is not a trained run here: train it first (python -m digitlab train ... --name digitlab)"]
+    assert not (tmp_path / "apptest-distilled").exists()

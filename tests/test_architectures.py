@@ -34,6 +34,7 @@ EXPECTED_PARAMS = {
 }
 EXPECTED_PARAMS["paper-h-stated"] = EXPECTED_PARAMS["paper-h"]  # the same network, other knobs
 EXPECTED_PARAMS["digitlab-traces"] = EXPECTED_PARAMS["digitlab"]  # the same network, also taught pen traces
+EXPECTED_PARAMS["digitlab-distilled"] = EXPECTED_PARAMS["digitlab"]  # the same network, also taught by two runs
 
 
 def test_hand_counts_match_known_totals():
