@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitlab.architectures import build_model
+from digitlab.config import teacher_weights
 from digitlab.records import RecordError, RunRecord
 
 MODELS_ENV_VAR = "DIGITLAB_MODELS"
@@ -275,15 +276,16 @@ def get_run(name: str, *, root: Path | None = None) -> RunInfo:
     return RunInfo(name, run_path(name, root), record, name == default_name(root=root))
 
 
-def require_trained(name: str, role: str = "run", *, root: Path | None = None) -> None:
-    """Raise RegistryError, saying what to do, unless `name` is a stored run with a trained model."""
-    try:
-        ready = get_run(name, root=root).servable
-    except RegistryError:
-        ready = False
-    if not ready:
-        raise RegistryError(f"{role} {name!r} is not a trained run here: train it first "
-                            f"(python -m digitlab train ... --name {name})")
+def require_teachers(teachers: tuple[str, ...], *, root: Path | None = None) -> None:
+    """Raise RegistryError, saying what to do, unless every teacher ("NAME" or "NAME:WEIGHT") is a trained run."""
+    for name, _ in teacher_weights(teachers):
+        try:
+            ready = get_run(name, root=root).servable
+        except RegistryError:
+            ready = False
+        if not ready:
+            raise RegistryError(f"teacher {name!r} is not a trained run here: train it first "
+                                f"(python -m digitlab train ... --name {name})")
 
 
 def load_model(name: str, *, root: Path | None = None):

@@ -189,21 +189,13 @@ class DistillingModel(keras.Model):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         if not training:
             return loss
-        taught = keras.ops.mean(keras.losses.categorical_crossentropy(self.teach(x), keras.ops.cast(y_pred, "float32")))
+        taught = keras.ops.mean(keras.losses.categorical_crossentropy(self.teach(x), y_pred))
         return (1 - self.distill_share) * loss + self.distill_share * taught
 
 
-def check_teachers(teachers: tuple[str, ...], root: Path | None = None) -> None:
-    """Raise `registry.RegistryError` with what to do unless every teacher is a stored run with a trained model."""
-    for name, _ in teacher_weights(teachers):
-        registry.require_trained(name, "teacher", root=root)
-
-
-def teacher_function(teachers: tuple[str, ...], root: Path | None = None):
+def teacher_function(teachers: tuple[str, ...]):
     """The stored runs `teachers` names (see `config.teacher_weights`) as one function: their weighted mean probabilities."""
-    weighted = [(registry.load_model(name, root=root), weight) for name, weight in teacher_weights(teachers)]
-    for model, _ in weighted:
-        model.trainable = False
+    weighted = [(registry.load_model(name), weight) for name, weight in teacher_weights(teachers)]
 
     def teach(images):
         return sum(weight * model(images, training=False) for model, weight in weighted)
@@ -450,7 +442,7 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     name, spec, config = registry.validate_name(record.name), record.spec, record.config
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
-    check_teachers(config.teachers)  # as missing data: nothing is stored
+    registry.require_teachers(config.teachers)  # as missing data: nothing is stored
     mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
     if config.styles_share:
         split = strokes.with_styles(split, config.styles_share, config.seed, left_out=config.styles_left_out)

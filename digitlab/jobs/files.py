@@ -9,7 +9,7 @@ from pathlib import Path
 
 from digitlab import registry
 from digitlab.architectures import ArchSpec
-from digitlab.config import TrainConfig, teacher_weights
+from digitlab.config import TrainConfig
 from digitlab.presets import training_command
 from digitlab.records import ACTIVE_STATUSES, JobInfo, ProgressEvent, RunRecord
 
@@ -37,8 +37,7 @@ def submit(name: str, arch: str, spec: ArchSpec, config: TrainConfig, *, root: P
            job: JobInfo | None = None) -> RunRecord:
     """Queue a new run `name` (for `job`'s owner); raises RegistryError if the name is invalid or taken,
     or a teacher it learns from is not a trained run in `root`."""
-    for teacher, _ in teacher_weights(config.teachers):
-        registry.require_trained(teacher, "teacher", root=root)
+    registry.require_teachers(config.teachers, root=root)
     job = job or JobInfo()
     job.submitted = time.time()
     record = RunRecord.new(name, arch, spec, config, command=training_command(name, arch, spec, config),
