@@ -257,7 +257,8 @@ def cmd_realworld(args) -> int:
     # Real handwriting by writers outside the project, read one digit per picture.
     outside = {}
     loaders = {"semeion": lambda: realworld.load_semeion(Path(args.semeion) if args.semeion else None),
-               "optdigits": lambda: realworld.load_optdigits(Path(args.dir))}
+               "optdigits": lambda: realworld.load_optdigits(Path(args.dir)),
+               "pendigits": realworld.load_pendigits}
     for name, load in loaders.items():
         if name in args.leave_out:
             continue
@@ -307,7 +308,8 @@ def cmd_realworld(args) -> int:
     return 0
 
 
-OUTSIDE_TITLES = {"semeion": ("Semeion", "Semeion's"), "optdigits": ("optdigits", "optdigits'")}  # name, possessive
+OUTSIDE_TITLES = {"semeion": ("Semeion", "Semeion's"), "optdigits": ("optdigits", "optdigits'"),  # name, possessive
+                  "pendigits": ("pendigits' test writers", "pendigits' test writers'")}
 
 
 def cmd_papers(args) -> int:
@@ -428,8 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read single digits as numbers too (the Draw page's default): an extra digit is an error")
     real.add_argument("--semeion", metavar="NPZ", help="Semeion's file (default: $DIGITLAB_SEMEION, else beside MNIST's, "
                                                          "else ../shared/datasets/semeion.npz); measured, never trained on")
-    real.add_argument("--leave-out", nargs="+", default=[], choices=["semeion", "optdigits"], metavar="SET",
-                      help="outside writers' sets to leave out: semeion, optdigits (UCI's 8x8 digits, in --dir)")
+    real.add_argument("--leave-out", nargs="+", default=[], choices=["semeion", "optdigits", "pendigits"], metavar="SET",
+                      help="outside writers' sets to leave out: semeion, optdigits (UCI's 8x8 digits, in --dir), "
+                           "pendigits (UCI's 14 test writers' pen traces, drawn as on the canvas)")
     real.set_defaults(func=cmd_realworld)
 
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",

@@ -90,12 +90,19 @@ def each_trace(part: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
     Each by its own random writer and way onto paper, from `seed`: a fixed set to measure on.
     """
+    pictures, labels = each_trace_picture(part, seed)
+    images = np.stack([strokes.to_mnist(picture) for picture in pictures])
+    return images, labels
+
+
+def each_trace_picture(part: str, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """`each_trace`'s digits as drawn, before the reader's preprocessing: ([(h, w) uint8 white on black], (n,) labels)."""
     points, labels = load(part)
     kept = np.flatnonzero(np.isin(labels, LABELS))
     r = np.random.default_rng(seed)
-    images = np.zeros((len(kept), 28, 28), np.uint8)
-    for i, index in enumerate(kept):
+    pictures = []
+    for index in kept:
         trace = points[index]
         style = _style("pen-trace", int(labels[index]), lambda _r, trace=trace: trace_strokes(trace))
-        images[i] = strokes.to_mnist(strokes.draw_varied(style, r))
-    return images, labels[kept].astype(np.uint8)
+        pictures.append(strokes.draw_varied(style, r))
+    return pictures, labels[kept].astype(np.uint8)

@@ -116,6 +116,18 @@ def load_optdigits(folder: Path):
     return (255 - np.round(counts * 255 / 16)).astype(np.uint8), labels.astype(np.uint8)
 
 
+def load_pendigits():
+    """([(h, w) uint8 pictures, white ink on black], (n,) uint8 labels): every trace of UCI pendigits' 14 test writers.
+
+    Each trace drawn once by a random pen and hand (`pentraces.each_trace_picture`), as a digit
+    drawn on the canvas; no fives or sevens (their traces join the pen's lifts). The vendored
+    traces ship with the code, so this set is always there.
+    """
+    from digitlab import pentraces
+
+    return pentraces.each_trace_picture("test", pentraces.HELD_OUT_SEED)
+
+
 @dataclass(frozen=True)
 class Prepared:
     """Pictures of single digits as the model sees them, prepared once for any number of readers."""
@@ -166,14 +178,18 @@ def evaluate_pictures(reader, pictures, labels, *, as_numbers: bool = False) -> 
 # Who wrote each outside set, for the pages.
 OUTSIDE_WRITERS = {
     "optdigits": "1,797 digits by 13 writers at a Turkish university, 8×8 pictures (UCI optdigits)",
+    "pendigits": "2,799 pen digits by 14 writers in Istanbul, traced on a tablet and drawn as on the canvas, no fives or "
+                 "sevens (UCI pendigits' test writers; digitlab-traces' share was chosen on them)",
     "semeion": "1,593 digits by about 80 mostly Italian writers, 16×16 scans (Semeion)",
 }
 
 
 def outside_sets(folder: Path) -> dict[str, Prepared]:
-    """The outside writers' digits found here, prepared: optdigits from `folder`, Semeion where `semeion_path` finds it."""
+    """The outside writers' digits found here, prepared: optdigits from `folder`, pendigits' test writers, and
+    Semeion where `semeion_path` finds it."""
     found = {}
-    for name, load in (("optdigits", lambda: load_optdigits(folder)), ("semeion", load_semeion)):
+    for name, load in (("optdigits", lambda: load_optdigits(folder)), ("pendigits", load_pendigits),
+                       ("semeion", load_semeion)):
         try:
             found[name] = prepare(*load())
         except FileNotFoundError:

@@ -83,17 +83,17 @@ def test_realworld_reports_optdigits_per_digit_and_can_leave_it_out(tmp_path, ca
     cv2.line(picture, (50, 10), (50, 90), 0, 8)
     cv2.imwrite(str(tmp_path / "one.png"), picture)
     (tmp_path / "manifest.csv").write_text("file,set,label,font,notes\none.png,canvas,1,,\n")
-    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "--json"]) == 0
+    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "pendigits", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)["digitlab"]["optdigits"]
     assert result["count"] == 2 and result["correct"] == 1 and result["errors"][0]["label"] == 7
-    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion"]) == 0
+    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "pendigits"]) == 0
     table = capsys.readouterr().out
     assert "| reader | canvas (1) | optdigits (2) |" in table and "optdigits per digit" in table
     assert "optdigits' commonest misreadings" in table and "7 -> 1 (1)" in table
-    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "--as-numbers", "--json"]) == 0
+    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "pendigits", "--as-numbers", "--json"]) == 0
     as_numbers = json.loads(capsys.readouterr().out)["digitlab"]["optdigits"]  # as the Draw page reads by default
     assert as_numbers["correct"] == 1 and as_numbers["several_digits"] == 0
-    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "optdigits", "--json"]) == 0
+    assert main(["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "pendigits", "optdigits", "--json"]) == 0
     assert "optdigits" not in json.loads(capsys.readouterr().out)["digitlab"]
 
 

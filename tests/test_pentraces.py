@@ -121,3 +121,30 @@ def test_the_traces_share_is_a_checked_config_knob_counted_in_an_epoch():
     base = TrainConfig(train_size=1000, styles_share=0.1)
     assert training_images(base.replace(traces_share=0.1)) - training_images(base) == strokes.styles_count(
         1000 + strokes.styles_count(1000, 0.1), 0.1)
+
+
+def test_realworld_reports_the_test_writers_pen_digits_per_digit(tmp_path, capsys):
+    # Read as pictures, as the Draw page reads one drawn digit: the same figures as the traces
+    # above (python -m tests.realistic.pen_traces), now beside Semeion and optdigits.
+    import json
+
+    import cv2
+
+    from digitlab.cli import main
+
+    picture = np.full((100, 100), 255, np.uint8)
+    cv2.line(picture, (50, 10), (50, 90), 0, 8)
+    cv2.imwrite(str(tmp_path / "one.png"), picture)
+    (tmp_path / "manifest.csv").write_text("file,set,label,font,notes\none.png,canvas,1,,\n")
+    argv = ["realworld", "--dir", str(tmp_path), "--leave-out", "semeion", "optdigits"]
+    assert main([*argv, "--models", "digitlab", "digitlab-traces", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    default, traces = report["digitlab"]["pendigits"], report["digitlab-traces"]["pendigits"]
+    assert default["count"] == traces["count"] == int(np.isin(pentraces.load("test")[1], pentraces.LABELS).sum())
+    assert default["per_digit"][5] is None and default["per_digit"][7] is None  # never drawn from traces
+    assert 0.85 <= default["accuracy"] <= 0.87 and traces["accuracy"] >= 0.96
+    assert default["per_digit"][1] < 0.7 and traces["per_digit"][1] >= 0.9  # the ones with a flag, as 7s
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert f"| reader | canvas (1) | pendigits ({default['count']}) |" in table
+    assert "pendigits' test writers per digit" in table and "pendigits' test writers' commonest misreadings" in table
