@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "else ../shared/datasets/semeion.npz); measured, never trained on")
     real.add_argument("--leave-out", nargs="+", default=[], choices=["semeion", "optdigits", "pendigits"], metavar="SET",
                       help="outside writers' sets to leave out: semeion, optdigits (UCI's 8x8 digits, in --dir), "
-                           "pendigits (UCI's 14 test writers' pen traces, drawn as on the canvas)")
+                           "pendigits (UCI's 14 test writers' pen traces, drawn again)")
     real.set_defaults(func=cmd_realworld)
 
     paper = commands.add_parser("papers", help="the papers' reported figures beside the stored reference runs",

@@ -119,9 +119,10 @@ def load_optdigits(folder: Path):
 def load_pendigits():
     """([(h, w) uint8 pictures, white ink on black], (n,) uint8 labels): every trace of UCI pendigits' 14 test writers.
 
-    Each trace drawn once by a random pen and hand (`pentraces.each_trace_picture`), as a digit
-    drawn on the canvas; no fives or sevens (their traces join the pen's lifts). The vendored
-    traces ship with the code, so this set is always there.
+    Each trace drawn once by a random hand and way onto paper (`pentraces.each_trace_picture`:
+    an even pen, a pen following the hand's pressure, or a coarse scan); no fives or sevens
+    (their traces join the pen's lifts). The vendored traces ship with the code, so this set is
+    always there.
     """
     from digitlab import pentraces
 
@@ -178,8 +179,8 @@ def evaluate_pictures(reader, pictures, labels, *, as_numbers: bool = False) -> 
 # Who wrote each outside set, for the pages.
 OUTSIDE_WRITERS = {
     "optdigits": "1,797 digits by 13 writers at a Turkish university, 8×8 pictures (UCI optdigits)",
-    "pendigits": "2,799 pen digits by 14 writers in Istanbul, traced on a tablet and drawn as on the canvas, no fives or "
-                 "sevens (UCI pendigits' test writers; digitlab-traces' share was chosen on them)",
+    "pendigits": "2,799 pen digits by 14 writers in Istanbul, traced on a tablet and drawn again with a pen or as a "
+                 "scan, no fives or sevens (UCI pendigits' test writers; digitlab-traces' share was chosen on them)",
     "semeion": "1,593 digits by about 80 mostly Italian writers, 16×16 scans (Semeion)",
 }
 
