@@ -42,3 +42,14 @@ def test_upload_photo_and_bad_file(page, tmp_path):
     page.locator("input[type=file]").set_input_files([str(path), str(bad)])
     page.get_by_text("broken.png: not an image").first.wait_for()
     page.get_by_text("photo.jpg: 3").wait_for()
+
+
+def test_other_writers_pen_digits_drawn_with_the_mouse_are_read(page):
+    # Sixteen real pen digits by writers no stored run learnt from, replayed on the canvas with
+    # number reading off (python -m tests.e2e.pen_canvas measures 120: the default reads 87.5 %).
+    from tests.e2e.pen_canvas import chosen_traces, read_on_canvas
+
+    traces = chosen_traces(16)
+    reads = read_on_canvas(page, traces)
+    assert None not in reads  # every drawing got a prediction
+    assert sum(read == label for read, (_, label) in zip(reads, traces)) >= 12
