@@ -8,9 +8,7 @@ import argparse
 import statistics
 import time
 
-from playwright.sync_api import sync_playwright
-
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_app
+from tests.e2e.conftest import chromium_page, start_app
 from tests.e2e.strokes import DIGITS, draw
 
 
@@ -20,11 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     server, url = start_app()
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
-            page.goto(url)
+        with chromium_page(url, timeout_ms=120_000) as page:
             page.get_by_text("Draw a digit on the canvas").wait_for()
             latencies, correct = [], 0
             digits = [d for d, strokes in DIGITS.items() if len(strokes) == 1]  # one mouse-up each
@@ -40,7 +34,6 @@ def main() -> None:
                     correct += page.get_by_text(f"Prediction: {digit}").count() > 0
                 page.get_by_role("button", name="Clear").click()
                 page.get_by_text("Draw a digit on the canvas").wait_for()
-            browser.close()
         print(f"{len(latencies)} drawings: median {statistics.median(latencies) * 1000:.0f} ms, "
               f"worst {max(latencies) * 1000:.0f} ms from mouse-up to Prediction on screen; "
               f"{correct}/{len(latencies)} read right")

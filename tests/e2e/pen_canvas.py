@@ -22,10 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from playwright.sync_api import sync_playwright
-
 from digitlab import pentraces, registry
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_app
+from tests.e2e.conftest import chromium_page, start_app
 from tests.e2e.strokes import draw_strokes, wait_stable, CANVAS
 
 SEED = 13
@@ -94,13 +92,8 @@ def main(argv=None) -> None:
             registry.set_default(run.name, root=models)
             server, url = start_app({**os.environ, "DIGITLAB_MODELS": str(models)})
             try:
-                with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    page.set_default_timeout(60_000)
-                    page.goto(url)
+                with chromium_page(url) as page:
                     reads = read_on_canvas(page, traces)
-                    browser.close()
             finally:
                 server.kill()
         right = [read == label for read, label in zip(reads, labels)]
