@@ -249,8 +249,10 @@ def cmd_realworld(args) -> int:
         raise UserError(f"no samples listed in {args.dir}/*.csv")
     predictors = [Predictor.load(name) for name in args.models]
     readers = list(predictors)
-    if args.ensemble and len(predictors) > 1:
-        readers.append(Ensemble(predictors))
+    if args.ensemble_weights and len(args.ensemble_weights) != len(predictors):
+        raise UserError("--ensemble-weights needs one weight per --models entry")
+    if (args.ensemble or args.ensemble_weights) and len(predictors) > 1:
+        readers.append(Ensemble(predictors, args.ensemble_weights))
     if args.tta:
         readers += [TTAReader(reader) for reader in list(readers)]
     mnist = data.mnist_test_set() if args.mnist else None
@@ -423,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     real.add_argument("--dir", default=str(data.REALISTIC_SETS), help="a folder of realistic sets (CSV manifests)")
     real.add_argument("--json", action="store_true", help="per set: counts, accuracy and every misread file")
     real.add_argument("--ensemble", action="store_true", help="also read with the average of all --models")
+    real.add_argument("--ensemble-weights", nargs="+", type=float, metavar="W",
+                      help="also read with the weighted average of the --models (one weight each, in order)")
     real.add_argument("--tta", action="store_true",
                       help="also read each with test-time augmentation (1-pixel shifts, +-8 degree turns)")
     real.add_argument("--mnist", action="store_true", help="also score every reader on the 10,000 MNIST test images")

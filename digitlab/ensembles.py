@@ -39,14 +39,21 @@ class TTAReader:
 
 
 class Ensemble:
-    """A predictor that averages the probabilities of several predictors."""
+    """A predictor that averages the probabilities of several predictors, equally or by `weights`."""
 
-    def __init__(self, members):
+    def __init__(self, members, weights=None):
         if not members:
             raise ValueError("an ensemble needs at least one model")
         self.members = list(members)
-        self.name = "+".join(member.name for member in self.members)
+        if weights is None:
+            weights = [1.0] * len(self.members)
+        if len(weights) != len(self.members) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError("an ensemble needs one weight of at least 0 per model, not all 0")
+        self.weights = [float(w) / sum(weights) for w in weights]
+        equal = len(set(self.weights)) == 1
+        self.name = "+".join(member.name if equal else f"{w:g}x{member.name}"
+                             for member, w in zip(self.members, self.weights))
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28[, 1]) float32 in [0, 1] -> (n, 10) float32 probabilities."""
-        return np.mean([member.predict(images) for member in self.members], axis=0)
+        return sum(w * member.predict(images) for member, w in zip(self.members, self.weights))

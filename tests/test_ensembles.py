@@ -42,3 +42,15 @@ def test_ensemble_is_the_mean_of_its_members():
     assert out[0, 1] == pytest.approx(0.5) and out[0, 2] == pytest.approx(0.5)
     with pytest.raises(ValueError):
         Ensemble([])
+
+
+def test_weighted_ensemble_leans_to_the_heavier_member_and_names_its_weights():
+    one, two = Constant("a", np.eye(10)[1]), Constant("b", np.eye(10)[2])
+    ensemble = Ensemble([one, two], [3, 7])  # weights are normalised: 0.3 and 0.7
+    out = ensemble.predict(np.zeros((2, 28, 28), np.float32))
+    assert out[0, 1] == pytest.approx(0.3) and out[0, 2] == pytest.approx(0.7)
+    assert out.argmax(axis=1).tolist() == [2, 2]
+    assert ensemble.name == "0.3xa+0.7xb"
+    for bad in ([1.0], [-1.0, 2.0], [0.0, 0.0]):
+        with pytest.raises(ValueError):
+            Ensemble([one, two], bad)
