@@ -249,10 +249,11 @@ def cmd_realworld(args) -> int:
         raise UserError(f"no samples listed in {args.dir}/*.csv")
     predictors = [Predictor.load(name) for name in args.models]
     readers = list(predictors)
-    if args.ensemble_weights and len(args.ensemble_weights) != len(predictors):
-        raise UserError("--ensemble-weights needs one weight per --models entry")
     if (args.ensemble or args.ensemble_weights) and len(predictors) > 1:
-        readers.append(Ensemble(predictors, args.ensemble_weights))
+        try:
+            readers.append(Ensemble(predictors, args.ensemble_weights))
+        except ValueError as exc:
+            raise UserError(f"--ensemble-weights: {exc}") from None
     if args.tta:
         readers += [TTAReader(reader) for reader in list(readers)]
     mnist = data.mnist_test_set() if args.mnist else None

@@ -48,7 +48,7 @@ class Ensemble:
         if weights is None:
             weights = [1.0] * len(self.members)
         if len(weights) != len(self.members) or min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError("an ensemble needs one weight of at least 0 per model, not all 0")
+            raise ValueError("one weight of at least 0 per model is needed, not all 0")
         self.weights = [float(w) / sum(weights) for w in weights]
         equal = len(set(self.weights)) == 1
         self.name = "+".join(member.name if equal else f"{w:g}x{member.name}"

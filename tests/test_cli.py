@@ -120,3 +120,10 @@ def build_parser_args(extra):
     from digitlab.cli import build_parser
 
     return build_parser().parse_args(["train", "--arch", "small", *extra])
+
+
+@pytest.mark.parametrize("weights", [["0.3"], ["0", "0"], ["-1", "2"]])
+def test_bad_ensemble_weights_are_one_line_and_nothing_is_read(weights):
+    out = run_cli("realworld", "--models", "digitlab", "digitlab-traces", "--ensemble-weights", *weights)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stdout == ""
+    assert out.stderr.strip().splitlines()[-1].startswith("error: --ensemble-weights: ")
