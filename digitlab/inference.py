@@ -13,7 +13,7 @@ import tensorflow as tf
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
 from digitlab.counting import CLASSES, Counter
-from digitlab.preprocessing import (MAX_DIGITS, SPLIT_ASPECT, Preprocessed, is_mark, preprocess_digit, segment_digits,
+from digitlab.preprocessing import (MAX_DIGITS, SPLIT_ASPECT, Preprocessed, is_mark, join_pieces, preprocess_digit, segment_digits,
                                     split_candidates)
 from digitlab.records import RunRecord
 
@@ -114,6 +114,8 @@ def check_model_shape(model: keras.Model) -> None:
 
 LOW_CONFIDENCE = 0.6  # below this, a reading is shown as a guess, not an answer
 COUNT_SURE = 0.9  # a piece the counter is this sure holds several digits is split; below, the digit model must agree
+JOIN_GAP = 0.25  # neighbouring pieces at most this share of their joint height apart may be one broken digit ...
+JOIN_FRAGMENT = 0.75  # ... when the shorter is at most this share of that height: digits of a row are each about as tall
 CERTAIN = 0.99  # a cut found beyond the thinnest few must give parts the digit model reads this surely
 
 
@@ -234,6 +236,7 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
     pieces = segment_digits(rgba, split=False)
     if not pieces:
         return []
+    pieces = _join_broken(predictor, counter, pieces)
     # A piece narrower than SPLIT_ASPECT holds one digit (no split of it is ever tried): only
     # wider ones cost a call of the counter, so a drawn digit reads as fast as before.
     wide = [i for i, piece in enumerate(pieces) if piece.cropped.shape[1] >= SPLIT_ASPECT * piece.cropped.shape[0]]
@@ -274,6 +277,38 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
                     chosen = parts
         readings += chosen
     return readings if len(readings) <= MAX_DIGITS else []
+
+
+def _join_broken(predictor: Predictor, counter: Counter, pieces: list[Preprocessed]) -> list[Preprocessed]:
+    """`pieces`, with each close neighbouring pair that is one broken digit joined into it.
+
+    A thin stroke lost in a coarse scan or a light pen leaves one digit as two pieces side by
+    side (a one stretched to fill its box, a 4's arm beside its stem). A pair is joined when one
+    piece is a fragment (shorter than the other digits of a row are), the counter is sure the
+    union holds one digit, and the digit model reads the union more surely than the less sure
+    piece alone: a small 2 written close to a 6 reads surely by itself, and stays a digit.
+    """
+    pairs = []  # (index of the left piece, union)
+    for i, (left, right) in enumerate(zip(pieces, pieces[1:])):
+        union = join_pieces(left, right)
+        height = union.cropped.shape[0]
+        gap = right.box[0] - (left.box[0] + left.box[2])
+        if gap <= JOIN_GAP * height and min(left.cropped.shape[0], right.cropped.shape[0]) <= JOIN_FRAGMENT * height:
+            pairs.append((i, union))
+    if not pairs:
+        return pieces
+    ones = counter.counts([union.cropped for _, union in pairs])[:, CLASSES.index("one")]
+    union_confidence = predictor.predict(np.stack([union.image for _, union in pairs])).max(axis=1)
+    alone = predictor.predict(np.stack([piece.image for piece in pieces])).max(axis=1)
+    joined = {}
+    for (i, union), one, confidence in zip(pairs, ones, union_confidence):
+        if i - 1 not in joined and one >= COUNT_SURE and confidence > min(alone[i], alone[i + 1]):
+            joined[i] = union
+    out, i = [], 0
+    while i < len(pieces):
+        out.append(joined.get(i, pieces[i]))
+        i += 2 if i in joined else 1
+    return out
 
 
 def _likeliest(predictor: Predictor, options: list[list[Preprocessed]]) -> tuple[list[DigitReading], float]:

@@ -245,6 +245,21 @@ def split_candidates(digit: Preprocessed, *, more: int = 0) -> list[list[Preproc
     return pieces
 
 
+def join_pieces(left: Preprocessed, right: Preprocessed) -> Preprocessed:
+    """Two pieces of one picture's row (`segment_digits`) read as one digit: their ink in the box holding both."""
+    x0, y0 = min(left.box[0], right.box[0]), min(left.box[1], right.box[1])
+    x1 = max(left.box[0] + left.box[2], right.box[0] + right.box[2])
+    y1 = max(left.box[1] + left.box[3], right.box[1] + right.box[3])
+    cropped = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for piece in (left, right):
+        x, y, w, h = piece.box
+        window = cropped[y - y0 : y - y0 + h, x - x0 : x - x0 + w]
+        np.maximum(window, piece.cropped, out=window)
+    scaled = _fit(_with_mnist_pen(cropped), DIGIT_SIDE)
+    return Preprocessed(left.raw, left.gray, cropped, scaled, _centre_by_mass(scaled),
+                        (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), empty=False, scale=left.scale)
+
+
 def _part(parent: Preprocessed, ink: np.ndarray, height: int) -> Preprocessed | None:
     """One part of a split piece (ink the size of the parent's crop) as a digit of its own; None if too small."""
     rows = np.flatnonzero(ink.any(axis=1))

@@ -1,12 +1,14 @@
 """Numbers read as numbers: marks are no digit, wide single digits stay whole, digits apart or touching are counted right."""
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from digitlab import counting, preprocessing, strokes
+from digitlab.imageio import read_image
 from digitlab.inference import Predictor, read_picture
 from digitlab.preprocessing import MAX_DIGITS, is_mark, segment_digits
 
@@ -162,3 +164,33 @@ def test_the_filled_numbers_measure_builds_its_three_sets():
     assert len(sets) == 3 and all(len(pictures) == len(labels) == 6 for pictures, labels in sets.values())
     scan = coarse_scan(np.pad(np.full((20, 8), 255, np.uint8), 4))  # a thin bar stretched to a solid square
     assert scan.shape == (64, 64) and set(np.unique(scan)) <= {0, 255} and (scan == 0).mean() > 0.9
+
+
+def test_join_pieces_holds_both_pieces_ink_in_their_joint_box():
+    picture = np.zeros((40, 60), np.uint8)
+    picture[5:35, 10:14] = 255  # a stem ...
+    picture[12:27, 22:26] = 255  # ... and a shorter one beside it, not sharing its columns
+    left, right = segment_digits(picture, split=False)
+    joined = preprocessing.join_pieces(left, right)
+    assert joined.box == (10, 5, 16, 30)
+    assert np.count_nonzero(joined.cropped) == np.count_nonzero(left.cropped) + np.count_nonzero(right.cropped)
+    assert joined.image.shape == (28, 28) and joined.image.dtype == np.float32
+
+
+def test_a_one_broken_into_pieces_by_a_coarse_scan_reads_as_one_digit(reader):
+    # Two of 300 held-out generated ones, stretched to 16x16 and thresholded, come apart into
+    # side-by-side pieces; before pieces were joined they read "117" and "111".
+    from tests.realistic.filled_numbers import coarse_scan
+
+    styles, labels, _ = strokes.make_styles(300, strokes.HELD_OUT_SEED)
+    for index in (170, 285):
+        picture = coarse_scan(styles[index])
+        assert labels[index] == 1 and len(segment_digits(picture, split=False)) >= 2
+        assert read_number(reader, picture) == "1"
+
+
+def test_digits_written_close_stay_apart(reader):
+    # A digit beside a small one (the 6 and 2 ending "85362") must not be joined into one.
+    picture = read_image(Path(__file__).parent / "realistic" / "numbers" / "num_051_85362.jpg")
+    assert read_number(reader, picture) == "85362"
+    assert numbers_read_right(reader, 2, (0.04, 0.12), 40, seed=31) >= 0.9
