@@ -236,14 +236,14 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
     pieces = segment_digits(rgba, split=False)
     if not pieces:
         return []
-    pieces = _join_broken(predictor, counter, pieces)
+    wholes = predictor.predict(np.stack([piece.image for piece in pieces]))
+    pieces, wholes = _join_broken(predictor, counter, pieces, wholes)
     # A piece narrower than SPLIT_ASPECT holds one digit (no split of it is ever tried): only
     # wider ones cost a call of the counter, so a drawn digit reads as fast as before.
     wide = [i for i, piece in enumerate(pieces) if piece.cropped.shape[1] >= SPLIT_ASPECT * piece.cropped.shape[0]]
     count_probabilities = np.tile(np.eye(len(CLASSES), dtype=np.float32)[1], (len(pieces), 1))
     if wide:
         count_probabilities[wide] = counter.counts([pieces[i].cropped for i in wide])
-    wholes = predictor.predict(np.stack([piece.image for piece in pieces]))
     readings: list[DigitReading] = []
     for piece, count_probability, whole in zip(pieces, count_probabilities, wholes):
         count = int(count_probability.argmax())
@@ -279,8 +279,9 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
     return readings if len(readings) <= MAX_DIGITS else []
 
 
-def _join_broken(predictor: Predictor, counter: Counter, pieces: list[Preprocessed]) -> list[Preprocessed]:
-    """`pieces`, with each close neighbouring pair that is one broken digit joined into it.
+def _join_broken(predictor: Predictor, counter: Counter, pieces: list[Preprocessed],
+                 wholes: np.ndarray) -> tuple[list[Preprocessed], np.ndarray]:
+    """`pieces` and their (n, 10) probabilities `wholes`, with each close neighbouring pair that is one broken digit joined.
 
     A thin stroke lost in a coarse scan or a light pen leaves one digit as two pieces side by
     side (a one stretched to fill its box, a 4's arm beside its stem). A pair is joined when one
@@ -288,27 +289,30 @@ def _join_broken(predictor: Predictor, counter: Counter, pieces: list[Preprocess
     union holds one digit, and the digit model reads the union more surely than the less sure
     piece alone: a small 2 written close to a 6 reads surely by itself, and stays a digit.
     """
-    pairs = []  # (index of the left piece, union)
+    close = []
     for i, (left, right) in enumerate(zip(pieces, pieces[1:])):
-        union = join_pieces(left, right)
-        height = union.cropped.shape[0]
+        top = min(left.box[1], right.box[1])
+        height = max(left.box[1] + left.box[3], right.box[1] + right.box[3]) - top
         gap = right.box[0] - (left.box[0] + left.box[2])
-        if gap <= JOIN_GAP * height and min(left.cropped.shape[0], right.cropped.shape[0]) <= JOIN_FRAGMENT * height:
-            pairs.append((i, union))
-    if not pairs:
-        return pieces
-    ones = counter.counts([union.cropped for _, union in pairs])[:, CLASSES.index("one")]
-    union_confidence = predictor.predict(np.stack([union.image for _, union in pairs])).max(axis=1)
-    alone = predictor.predict(np.stack([piece.image for piece in pieces])).max(axis=1)
+        if gap <= JOIN_GAP * height and min(left.box[3], right.box[3]) <= JOIN_FRAGMENT * height:
+            close.append(i)
+    if not close:
+        return pieces, wholes
+    unions = [join_pieces(pieces[i], pieces[i + 1]) for i in close]
+    ones = counter.counts([union.cropped for union in unions])[:, CLASSES.index("one")]
+    union_probabilities = predictor.predict(np.stack([union.image for union in unions]))
+    alone = wholes.max(axis=1)
     joined = {}
-    for (i, union), one, confidence in zip(pairs, ones, union_confidence):
-        if i - 1 not in joined and one >= COUNT_SURE and confidence > min(alone[i], alone[i + 1]):
-            joined[i] = union
-    out, i = [], 0
+    for i, union, one, probabilities in zip(close, unions, ones, union_probabilities):
+        if i - 1 not in joined and one >= COUNT_SURE and probabilities.max() > min(alone[i], alone[i + 1]):
+            joined[i] = (union, probabilities)
+    out, out_wholes, i = [], [], 0
     while i < len(pieces):
-        out.append(joined.get(i, pieces[i]))
+        piece, probabilities = joined.get(i, (pieces[i], wholes[i]))
+        out.append(piece)
+        out_wholes.append(probabilities)
         i += 2 if i in joined else 1
-    return out
+    return out, np.stack(out_wholes)
 
 
 def _likeliest(predictor: Predictor, options: list[list[Preprocessed]]) -> tuple[list[DigitReading], float]:
