@@ -52,6 +52,7 @@ class TrainConfig:
     weight_ema: float | None = None  # keep a moving average of the weights, this momentum per step
     teachers: tuple[str, ...] = ()  # stored runs whose averaged probabilities it also learns ("NAME" or "NAME:WEIGHT")
     distill_share: float = 0.0  # with teachers: the loss's share from their probabilities, the rest from the labels
+    init_from: str | None = None  # a stored run of the same architecture whose weights training starts from
 
     def __post_init__(self):
         if self.protocol not in data.PROTOCOLS:
@@ -179,6 +180,8 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
               "on each augmented batch (Hinton et al. 2015), with --distill-share"),
     Flag("distill_share", "--distill-share", float,
          help="with --teachers: the loss's share from the teachers' probabilities (0-1), the rest from the labels"),
+    Flag("init_from", "--init-from",
+         help="start from this stored run's weights instead of random ones (fine-tuning; the same architecture)"),
     Flag("restore_best", "--restore-best", help="keep the epoch of lowest validation loss (else the last epoch)",
          switch=True),
 )

@@ -276,7 +276,7 @@ def get_run(name: str, *, root: Path | None = None) -> RunInfo:
     return RunInfo(name, run_path(name, root), record, name == default_name(root=root))
 
 
-def require_teachers(teachers: tuple[str, ...], *, root: Path | None = None) -> None:
+def require_teachers(teachers: tuple[str, ...], *, root: Path | None = None, role: str = "teacher") -> None:
     """Raise RegistryError, saying what to do, unless every teacher ("NAME" or "NAME:WEIGHT") is a trained run."""
     for name, _ in teacher_weights(teachers):
         try:
@@ -284,7 +284,7 @@ def require_teachers(teachers: tuple[str, ...], *, root: Path | None = None) -> 
         except RegistryError:
             ready = False
         if not ready:
-            raise RegistryError(f"teacher {name!r} is not a trained run here: train it first "
+            raise RegistryError(f"{role} {name!r} is not a trained run here: train it first "
                                 f"(python -m digitlab train ... --name {name})")
 
 

@@ -203,6 +203,15 @@ def teacher_function(teachers: tuple[str, ...]):
     return teach
 
 
+def start_from(model: keras.Model, name: str) -> None:
+    """Load the stored run `name`'s weights into `model`; raise ValueError unless every weight's shape matches."""
+    weights = registry.load_model(name).get_weights()
+    shapes = [w.shape for w in weights]
+    if shapes != [tuple(v.shape) for v in model.weights]:
+        raise ValueError(f"run {name!r} has another architecture: its weights do not fit this network")
+    model.set_weights(weights)
+
+
 def _counts(matrix) -> list[list[int]]:
     return np.rint(np.asarray(matrix)).astype(np.int64).tolist()
 
@@ -336,6 +345,8 @@ def train(spec: ArchSpec, config: TrainConfig, data, *, progress: ProgressFn | N
             model = build_and_compile()
     else:
         model = build_and_compile()
+    if config.init_from:
+        start_from(model, config.init_from)
 
     reporter = ProgressCallback(progress, epochs=config.epochs, steps=steps, global_batch=global_batch,
                                 stop_event=stop_event)
@@ -443,6 +454,8 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
     # Missing data is the user's to fix, not a failed run: it raises before anything is stored.
     split = data_module.load_split(config.protocol, train_size=config.train_size, seed=config.seed)
     registry.require_teachers(config.teachers)  # as missing data: nothing is stored
+    if config.init_from:
+        registry.require_teachers((config.init_from,), role="run to start from")
     mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
     if config.styles_share:
         split = strokes.with_styles(split, config.styles_share, config.seed, left_out=config.styles_left_out)

@@ -267,6 +267,35 @@ def test_a_missing_teacher_is_a_one_line_message_and_nothing_is_stored(models_ro
     assert not (models_root / "student").exists()
 
 
+def test_fine_tuning_starts_from_a_stored_runs_weights_and_refuses_another_architecture(models_root, split):
+    from digitlab.cli import build_parser
+
+    trained = training.train(SPECS["small"], QUICK, split).model
+    registry.save_run("base", RunRecord.new("base", "small", SPECS["small"], QUICK, command="pytest",
+                                            status="complete"), trained)
+    base_accuracy = training.evaluate(trained, split.x_val, split.y_val)["accuracy"]
+    # One epoch at a rate too small to learn much from scratch: what it reads, it brought from the base.
+    config = QUICK.replace(epochs=1, learning_rate=1e-6, init_from="base")
+    tuned = training.train(SPECS["small"], config, split)
+    assert tuned.history["val_accuracy"][0] > 0.85 and abs(tuned.history["val_accuracy"][0] - base_accuracy) < 0.02
+    scratch = training.train(SPECS["small"], config.replace(init_from=None), split)
+    assert scratch.history["val_accuracy"][0] < 0.5  # the same epoch from random weights: near chance
+    wider = SPECS["small"].replace(dense_units=(SPECS["small"].dense_units[0] * 2,))
+    with pytest.raises(ValueError, match="run 'base' has another architecture"):
+        training.train(wider, config, split)
+    parsed = build_parser().parse_args(["train", "--arch", "small", "--init-from", "base"])
+    assert parsed.init_from == "base"
+    command = presets.training_command("tuned", "small", SPECS["small"], presets.get("small").config.replace(init_from="base"))
+    assert "--init-from base" in command
+
+
+def test_fine_tuning_from_a_missing_run_is_a_one_line_message_and_nothing_is_stored(models_root):
+    config = QUICK.replace(init_from="nobody")
+    with pytest.raises(registry.RegistryError, match="run to start from 'nobody' is not a trained run here"):
+        training.train_run(RunRecord.new("tuned", "small", SPECS["small"], config, command="pytest"))
+    assert not (models_root / "tuned").exists()
+
+
 def test_teachers_lengthen_the_time_estimate_by_their_forward_passes():
     records = registry.list_runs()[0]
     records = [run.record for run in records]
