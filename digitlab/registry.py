@@ -277,7 +277,10 @@ def get_run(name: str, *, root: Path | None = None) -> RunInfo:
 
 
 def require_teachers(teachers: tuple[str, ...], *, root: Path | None = None, role: str = "teacher") -> None:
-    """Raise RegistryError, saying what to do, unless every teacher ("NAME" or "NAME:WEIGHT") is a trained run."""
+    """Raise RegistryError, saying what to do, unless every teacher ("NAME" or "NAME:WEIGHT") is a trained run.
+
+    `role` names them in the message: a teacher, or the run a fine-tuning starts from.
+    """
     for name, _ in teacher_weights(teachers):
         try:
             ready = get_run(name, root=root).servable
