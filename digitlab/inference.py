@@ -13,8 +13,8 @@ import tensorflow as tf
 from digitlab import registry
 from digitlab.architectures import ArchSpec, conv_layer_names
 from digitlab.counting import CLASSES, Counter
-from digitlab.preprocessing import (MAX_DIGITS, SPLIT_ASPECT, Preprocessed, is_mark, join_pieces, preprocess_digit, segment_digits,
-                                    split_candidates)
+from digitlab.preprocessing import (MAX_DIGITS, SPLIT_ASPECT, Preprocessed, fills_its_frame, is_mark, join_pieces,
+                                    preprocess_digit, segment_digits, split_candidates)
 from digitlab.records import RunRecord
 
 IMAGE_SPEC = tf.TensorSpec([None, 28, 28, 1], tf.float32)
@@ -236,6 +236,11 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
     pieces = segment_digits(rgba, split=False)
     if not pieces:
         return []
+    if fills_its_frame(pieces):
+        # A form's box holds one digit: stretched to fill it, a one or a two can look like two
+        # narrow digits to the counter ("11", "21"), but the picture's frame says how many.
+        whole = preprocess_digit(rgba)
+        return [DigitReading(whole, predictor.predict(whole.image[None])[0])]
     wholes = predictor.predict(np.stack([piece.image for piece in pieces]))
     pieces, wholes = _join_broken(predictor, counter, pieces, wholes)
     # A piece narrower than SPLIT_ASPECT holds one digit (no split of it is ever tried): only

@@ -24,6 +24,8 @@ SPLIT_CUTS = 3  # cut columns tried first per piece, the thinnest places
 MORE_CUTS = 40  # `split_candidates(more=True)`: further cuts at every other thin place (in effect all of them)
 MORE_CUTS_SPACING = 0.05  # of the piece's width between two of those: neighbouring cuts give the same parts
 MORE_TRIPLES = 10  # `split_candidates(more=3)`: the pairs of those cuts crossing the least ink, as three parts
+FRAME_MARGIN = 0.02  # ink this close (a share of the side, at least 2 px) to all four edges fills its picture ...
+FILLED_ASPECT = 1.25  # ... and no wider than this times its height, it is one digit: a form's box holds one
 MAX_DIGITS = 12  # a picture with more pieces than this holds no number (a phone number has at most 12 digits)
 DOT_PENS = 2.5  # a piece at most this many pen widths across is a dot
 DASH_PENS = 2.5  # a piece at most this many pen widths tall ...
@@ -135,6 +137,24 @@ def segment_digits(rgba, *, split: bool = True) -> list[Preprocessed]:
     if len(digits) > MAX_DIGITS:
         return []  # no number is this long: hatching, a scribble or a row of marks, not digits
     return [_normalise(ink, box, digit) for box, digit in sorted(digits, key=lambda piece: piece[0][0])]
+
+
+def fills_its_frame(pieces: list[Preprocessed]) -> bool:
+    """Whether the ink of `pieces` (of one picture, `segment_digits`) reaches all four edges of a near-square picture.
+
+    A digit cut from a form's box, or scanned stretched to fill it, does; a number written on a
+    canvas or paper leaves margins, and a number cropped tight is wider than tall.
+    """
+    if not pieces:
+        return False
+    height, width = pieces[0].raw.shape[:2]
+    left = min(piece.box[0] for piece in pieces)
+    top = min(piece.box[1] for piece in pieces)
+    right = max(piece.box[0] + piece.box[2] for piece in pieces)
+    bottom = max(piece.box[1] + piece.box[3] for piece in pieces)
+    margin_x, margin_y = max(2.0, FRAME_MARGIN * width), max(2.0, FRAME_MARGIN * height)
+    reaches_edges = left <= margin_x and top <= margin_y and width - right <= margin_x and height - bottom <= margin_y
+    return reaches_edges and right - left <= FILLED_ASPECT * (bottom - top)
 
 
 def is_mark(ink: np.ndarray) -> bool:

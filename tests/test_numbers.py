@@ -189,6 +189,28 @@ def test_a_one_broken_into_pieces_by_a_coarse_scan_reads_as_one_digit(reader):
         assert read_number(reader, picture) == "1"
 
 
+def test_a_picture_filled_edge_to_edge_and_near_square_is_one_digit():
+    stem = np.zeros((60, 50), np.uint8)
+    stem[:, 20:30] = 255
+    stem[0:10, 0:30] = 255  # a one's flag reaching the left edge ...
+    stem[50:60, 0:50] = 255  # ... and its base reaching both
+    assert preprocessing.fills_its_frame(segment_digits(stem, split=False))
+    assert not preprocessing.fills_its_frame(segment_digits(np.pad(stem, 12), split=False))  # margins: written on paper
+    pair = np.hstack([stem, np.zeros((60, 10), np.uint8), stem])  # "11" cropped tight: wider than tall
+    assert not preprocessing.fills_its_frame(segment_digits(pair, split=False))
+
+
+def test_digits_filling_their_box_are_read_as_one_digit_each(reader):
+    # Held-out generated digits through Semeion's documented acquisition (stretched to fill
+    # 16x16, thresholded, enlarged): the counter alone read 8 % of such pictures as several digits.
+    from tests.realistic.filled_numbers import coarse_scan
+
+    styles, labels, _ = strokes.make_styles(200, strokes.HELD_OUT_SEED)
+    numbers = [read_number(reader, coarse_scan(image)) for image in styles]
+    assert all(number is not None and len(number) == 1 for number in numbers)
+    assert np.mean([number == str(label) for number, label in zip(numbers, labels)]) >= 0.95
+
+
 def test_digits_written_close_stay_apart(reader):
     # A digit beside a small one (the 6 and 2 ending "85362") must not be joined into one.
     picture = read_image(Path(__file__).parent / "realistic" / "numbers" / "num_051_85362.jpg")
