@@ -98,6 +98,9 @@ class TrainConfig:
             raise ValueError("early-stopping patience must be at least 1 epoch (or off)")
         if self.train_size is not None and self.train_size < 10:
             raise ValueError("training-set size must be at least 10 (one image per digit)")
+        if self.protocol == "all" and (self.restore_best or self.early_stopping):
+            raise ValueError("protocol all trains on its validation images too, so no epoch can be chosen by them: "
+                             "use --no-restore-best and no --patience")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -139,7 +142,8 @@ def share_or_auto(text: str) -> float | str:
 # The one table from config fields to `python -m digitlab train` flags: the CLI's parser, the
 # CLI's overrides and the command recorded for a job started in the browser all read it.
 CONFIG_FLAGS: tuple[Flag, ...] = (
-    Flag("protocol", "--protocol", choices=data.PROTOCOLS, help="data protocol (paper-h, paper-s or full)"),
+    Flag("protocol", "--protocol", choices=data.PROTOCOLS, help="data protocol: paper-h, paper-s, full; all: full's 6,000 validation images train too "
+                                                              "(for a recipe whose epochs are already fixed)"),
     Flag("epochs", "--epochs", int),
     Flag("batch_size", "--batch-size", int, help="per replica; the global batch is this x replicas"),
     Flag("learning_rate", "--lr", float, help="initial learning rate"),

@@ -1,4 +1,4 @@
-"""MNIST loading and the data protocols of both papers (paper-h, paper-s, full)."""
+"""MNIST loading and the data protocols of both papers (paper-h, paper-s) and our own (full, all)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import numpy as np
 ENV_VAR = "DIGITLAB_MNIST"
 # Measuring sets (realistic pictures, outside writers' digits), never trained on: made by tests/realistic/make_sets.py.
 REALISTIC_SETS = Path(__file__).resolve().parent.parent / "tests" / "realistic"
-PROTOCOLS = ("paper-h", "paper-s", "full")
+CLASSROOM_PROTOCOLS = ("paper-h", "paper-s", "full")  # offered on the Train page
+# `all` holds nothing out to validate on, so no epoch can be chosen by it: for a recipe already fixed.
+PROTOCOLS = CLASSROOM_PROTOCOLS + ("all",)
 
 # Paper S: a 14,843-image MNIST subset, 11,879 train / 2,964 test.
 PAPER_S_TRAIN = 11_879
@@ -112,6 +114,8 @@ def load_split(protocol: str, *, train_size: int | None = None, seed: int = 0, p
       2,964 test images drawn stratified from MNIST's test set (Paper S's sizes, with
       writers kept apart as MNIST keeps them); 10 % of the training part validates.
     - `full`: all 60,000 training images, 10 % of them validating; the 10,000 test images.
+    - `all`: all 60,000 training images train, those 10 % included; they still report each
+      epoch as `full`'s validation part, but seen in training they are no held-out check.
 
     `train_size` then keeps a stratified subset of the training part (quick classroom runs),
     and the validation part shrinks to match (`planned_sizes` says how far): validating
@@ -131,8 +135,10 @@ def load_split(protocol: str, *, train_size: int | None = None, seed: int = 0, p
         x_train, y_train = x_train[train_idx], y_train[train_idx]
         x_test, y_test = x_test[test_idx], y_test[test_idx]
         x_train, y_train, x_val, y_val = _split_off_validation(x_train, y_train, VALIDATION_FRACTION, seed=0)
-    else:
+    elif protocol == "full":
         x_train, y_train, x_val, y_val = _split_off_validation(x_train, y_train, VALIDATION_FRACTION, seed=0)
+    else:
+        _, _, x_val, y_val = _split_off_validation(x_train, y_train, VALIDATION_FRACTION, seed=0)
     if train_size is not None and train_size < len(y_train):
         keep = stratified_indices(y_train, train_size, seed)
         x_train, y_train = x_train[keep], y_train[keep]
@@ -156,6 +162,7 @@ FULL_SIZES = {
     "paper-s": {"train": PAPER_S_TRAIN - round(PAPER_S_TRAIN * VALIDATION_FRACTION),
                 "validation": round(PAPER_S_TRAIN * VALIDATION_FRACTION), "test": PAPER_S_TEST},
     "full": {"train": 54_000, "validation": 6_000, "test": 10_000},
+    "all": {"train": 60_000, "validation": 6_000, "test": 10_000},
 }
 # A reduced training set validates on this share of its size, and at least this many images.
 SMALL_VALIDATION_SHARE = 0.2

@@ -67,8 +67,8 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
     data_col, optimiser_col, network_col = st.columns(3)
     with data_col:
         st.markdown("**Data**")
-        protocol = st.selectbox("Protocol", data.PROTOCOLS,
-                                index=data.PROTOCOLS.index(defaults.protocol), key=key("protocol"),
+        protocol = st.selectbox("Protocol", data.CLASSROOM_PROTOCOLS,
+                                index=data.CLASSROOM_PROTOCOLS.index(defaults.protocol), key=key("protocol"),
                                 help=f"{source}: {defaults.protocol}. paper-h 55,000/5,000/10,000; "
                                 "paper-s 11,879 train / 2,964 test; full 54,000/6,000/10,000")
         full_train = data.planned_sizes(protocol)["train"]

@@ -39,6 +39,25 @@ def test_train_size_subset():
     assert np.bincount(split.y_train, minlength=10).min() >= 40
 
 
+def test_all_trains_on_every_training_image_and_reports_fulls_validation_slice():
+    full, every = data.load_split("full"), data.load_split("all")
+    assert every.sizes() == data.planned_sizes("all") == {"train": 60_000, "validation": 6_000, "test": 10_000}
+    x_train, _, _, _ = data.load_mnist()
+    assert np.array_equal(every.x_train, data.to_model_input(x_train))  # nothing held out, order kept
+    assert np.array_equal(every.x_val, full.x_val) and np.array_equal(every.y_val, full.y_val)
+    assert "all" not in data.CLASSROOM_PROTOCOLS  # the Train page offers only protocols that hold images out
+
+
+def test_all_refuses_to_choose_an_epoch_by_images_it_trained_on():
+    from digitlab.config import TrainConfig
+
+    with pytest.raises(ValueError, match="no-restore-best"):
+        TrainConfig(protocol="all")
+    with pytest.raises(ValueError, match="patience"):
+        TrainConfig(protocol="all", restore_best=False, early_stopping=3)
+    assert TrainConfig(protocol="all", restore_best=False).protocol == "all"
+
+
 def test_stratified_indices_exact_count_and_unique():
     labels = np.repeat(np.arange(3), [5, 3, 2])
     idx = data.stratified_indices(labels, 7, seed=0)
