@@ -32,3 +32,4 @@ if ui.WANTED_PAGE_KEY in st.session_state:  # a page opened before the shell had
     page, query_params = st.session_state.pop(ui.WANTED_PAGE_KEY)
     st.switch_page(page, query_params=query_params)
 navigation.run()
+ui.warm_models()  # after the page, which it would otherwise slow: once per server

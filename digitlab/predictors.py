@@ -52,6 +52,34 @@ class PredictorPool:
             raise ModelUnavailable(str(entry[1]))
         return entry[1]
 
+    def warm_up(self, runs) -> threading.Thread:
+        """Load every `(name, model_path)` of `runs` in a background thread; returns the started thread.
+
+        The Draw page asks every stored run for its vote, so a fresh server's first drawing would
+        wait for all of them to load (seconds per run, with every student's first drawing queued
+        behind it). Started when the server first serves a page, the loads are done before anyone
+        has finished drawing; a drawing that comes sooner waits only for the runs still loading,
+        each of which loads once either way. A broken run is remembered as broken, as in `get`.
+        """
+        runs = list(runs)
+
+        def load_all():
+            for name, model_path in runs:
+                try:
+                    self.get(name, model_path)
+                except ModelUnavailable:
+                    pass
+            if self._load is None:
+                from digitlab.counting import HEIGHT, WIDTH, Counter
+
+                counter = Counter.load()
+                if counter is not None:  # its first call traces it: not on a student's first number
+                    counter.counts_inputs(np.zeros((1, HEIGHT, WIDTH), np.float32))
+
+        thread = threading.Thread(target=load_all, name="digitlab-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def forget_except(self, names) -> None:
         """Drop the models of runs no longer stored (deleted or renamed)."""
         keep = set(names)

@@ -152,6 +152,16 @@ def active_model() -> str | None:
 
 
 @st.cache_resource(show_spinner=False)
+def _warmed(root: str):
+    return predictor_pool().warm_up((run["name"], run["path"]) for run in servable_runs())
+
+
+def warm_models() -> None:
+    """Load every stored model in the background, once per server: a fresh server's first drawing waits for none."""
+    _warmed(str(registry.models_dir()))
+
+
+@st.cache_resource(show_spinner=False)
 def _cleaned(root: str) -> list[str]:
     return registry.clean_leftovers(root=Path(root))
 

@@ -53,6 +53,31 @@ def test_a_broken_model_is_one_line_tried_once(tmp_path):
         pool.get("gone", tmp_path / "nothing.keras")
 
 
+def test_warm_up_loads_every_run_once_in_the_background(tmp_path):
+    calls = []
+
+    def load(name):
+        calls.append(name)
+        if name == "broken":
+            raise OSError("truncated file")
+        return f"model {name}"
+
+    pool = PredictorPool(load=load)
+    runs = []
+    for name in ("a", "broken", "b"):
+        (tmp_path / f"{name}.keras").write_bytes(b"weights")
+        runs.append((name, tmp_path / f"{name}.keras"))
+    thread = pool.warm_up(name_and_path for name_and_path in runs)  # a generator, as the app passes
+    thread.join(timeout=30)
+    assert not thread.is_alive() and thread.daemon
+    assert calls == ["a", "broken", "b"]
+    # A drawing after the warm-up loads nothing more; the broken run stays one line, not tried again.
+    assert pool.get("a", runs[0][1]) == "model a" and pool.get("b", runs[2][1]) == "model b"
+    with pytest.raises(ModelUnavailable, match="truncated file"):
+        pool.get("broken", runs[1][1])
+    assert calls == ["a", "broken", "b"]
+
+
 @pytest.fixture
 def two_runs(models_root):
     for name in ("one", "two"):
