@@ -101,5 +101,10 @@ def test_realworld_reports_semeion_per_digit_beside_the_other_sets(tmp_path, cap
     assert "| reader | canvas (1) | semeion (1593) | mnist-test (10000) |" in table
     assert "Semeion per digit" in table and "| reader | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |" in table
     assert "Semeion's commonest misreadings" in table and "- digitlab: " in table
-    assert main(["realworld", "--dir", str(tmp_path), "--json", "--leave-out", "semeion", "pendigits"]) == 0
-    assert "semeion" not in json.loads(capsys.readouterr().out)["digitlab"]
+    assert "MNIST test's commonest misreadings" in table
+    assert main(["realworld", "--dir", str(tmp_path), "--json", "--mnist", "--leave-out", "semeion", "pendigits"]) == 0
+    report = json.loads(capsys.readouterr().out)["digitlab"]
+    assert "semeion" not in report
+    mnist = report["mnist-test"]  # every misread test image, by index, for finding where two readers differ
+    assert len(mnist["errors"]) == mnist["count"] - mnist["correct"] > 0
+    assert all(error["label"] != error["read"] for error in mnist["errors"])
