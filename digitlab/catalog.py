@@ -21,6 +21,7 @@ def summary(run: registry.RunInfo) -> dict:
         "arch": record.arch,
         "test_accuracy": record.test_accuracy,
         "mnist_test_accuracy": record.mnist_test_accuracy,
+        "outside_writers_accuracy": record.outside_writers_accuracy,
         "params": record.params,
         "epochs_run": record.epochs_run,
         "train_time_s": record.train_time_s,
@@ -56,6 +57,7 @@ class RunDetails:
     test_accuracy: float | None
     test_count: int | None
     mnist_test_accuracy: float | None
+    outside_writers_accuracy: float | None  # pendigits' test writers' pen digits (realworld.outside_writers_report)
     params: int | None
     model_path: Path | None  # None when the run has no model file
     model_bytes: int
@@ -83,7 +85,7 @@ def details(name: str, *, root: Path | None = None) -> RunDetails:
         spec=record.spec.to_dict() if record.spec else None, config=record.config.to_dict() if record.config else None,
         command=record.command or None, upload=record.upload, created=record.created,
         test_accuracy=record.test_accuracy, test_count=test.get("count"), mnist_test_accuracy=record.mnist_test_accuracy,
-        params=record.params, model_path=model_path, model_bytes=model_path.stat().st_size if model_path else 0,
+        outside_writers_accuracy=record.outside_writers_accuracy, params=record.params, model_path=model_path, model_bytes=model_path.stat().st_size if model_path else 0,
         history=comparison.scalar_history(record),
         confusion_matrix=np.asarray(matrix, dtype=np.int64) if matrix is not None else None,
         per_class=list(test.get("per_class") or []),

@@ -6,6 +6,7 @@ import csv
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,25 @@ def evaluate_pictures(reader, pictures, labels, *, as_numbers: bool = False) -> 
     numbers = [read_picture(reader, picture, number=True).number or "" for picture in pictures]
     reads = [-1 if not number else int(number) if len(number) == 1 else number for number in numbers]
     return _tally(np.asarray(labels).astype(np.int64), reads) | {"several_digits": sum(len(n) > 1 for n in numbers)}
+
+
+@lru_cache(maxsize=1)
+def _pendigits_prepared() -> Prepared:
+    return prepare(*load_pendigits())  # 5 s of drawing and preprocessing: once per process
+
+
+def outside_writers_report(predict) -> dict:
+    """What every run records beside its MNIST figures: its reading of pendigits' 14 test writers' pen digits.
+
+    The pen digits a class draws are not MNIST's: this is the figure a teacher choosing a reader
+    for a class that draws should see beside MNIST's (`OUTSIDE_WRITERS["pendigits"]` says whose
+    they are). It ships with the code, so every run on every machine has it. `predict` maps
+    (n, 28, 28, 1) float32 in [0, 1] to (n, 10) probabilities.
+    """
+    prepared = _pendigits_prepared()
+    reads = np.where(prepared.empty, -1, predict(prepared.images[..., None]).argmax(axis=1))
+    tally = _tally(prepared.labels, [int(read) for read in reads])
+    return {"set": "pendigits", **{key: tally[key] for key in ("count", "correct", "accuracy", "per_digit")}}
 
 
 # Who wrote each outside set, for the pages.

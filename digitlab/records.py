@@ -43,7 +43,7 @@ class RunRecord:
     Every field has a default, so a record written by an older version, or cut short by a
     failure, still reads; keys this version does not know are kept in `extra` and written back.
     `metrics` maps "train", "validation", "test" and "mnist_test" to reports (see
-    `training.evaluate`); `history` holds per-epoch lists (loss, accuracy, val_loss, ...).
+    `training.evaluate`), and "outside_writers" to `realworld.outside_writers_report`; `history` holds per-epoch lists (loss, accuracy, val_loss, ...).
     `origin` is "trained", or "uploaded" for a model uploaded from a file (digitlab.uploads):
     that one has no `spec` or `config`, and `upload` says which file it was.
     """
@@ -156,7 +156,7 @@ class RunRecord:
         return self.data.get("protocol") or (self.config.protocol if self.config else None)
 
     def report(self, split: str) -> dict:
-        """The metrics report of "train", "validation", "test" or "mnist_test" ({} when absent)."""
+        """The metrics report of "train", "validation", "test", "mnist_test" or "outside_writers" ({} when absent)."""
         report = self.metrics.get(split)
         return report if isinstance(report, dict) else {}
 
@@ -167,6 +167,11 @@ class RunRecord:
     @property
     def mnist_test_accuracy(self) -> float | None:
         return self.report("mnist_test").get("accuracy")
+
+    @property
+    def outside_writers_accuracy(self) -> float | None:
+        """On pendigits' test writers' pen digits (`realworld.outside_writers_report`); None for older runs."""
+        return self.report("outside_writers").get("accuracy")
 
     @property
     def has_test_results(self) -> bool:

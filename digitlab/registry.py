@@ -121,6 +121,7 @@ class RunInfo:
             "protocol": record.protocol,
             "test_accuracy": record.test_accuracy,
             "mnist_test_accuracy": record.mnist_test_accuracy,
+            "outside_writers_accuracy": record.outside_writers_accuracy,
             "params": record.params,
             "epochs_run": record.epochs_run,
             "train_time_s": record.train_time_s,

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 import digitlab
 from digitlab import data as data_module
-from digitlab import pentraces, registry, strokes
+from digitlab import pentraces, realworld, registry, strokes
 from digitlab.architectures import ArchSpec, build_model
 from digitlab.augmentation import augmentation, training_dataset
 from digitlab.config import TrainConfig, cpu_supports_bfloat16, teacher_weights
@@ -516,6 +516,7 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
                 "validation": summary(evaluate(model, split.x_val, split.y_val)),
                 "test": test,
                 "mnist_test": mnist_test,
+                "outside_writers": realworld.outside_writers_report(lambda images: predict_probabilities(model, images)),
             },
         )
         if record.status != "complete" and _stored_status(name, root) == "complete":

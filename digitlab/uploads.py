@@ -458,7 +458,8 @@ def upload_model(data: bytes, filename: str, *, name: str | None = None, progres
     anything refused, RegistryError for a bad or taken name; nothing is stored then.
     """
     from digitlab import data as data_module
-    from digitlab.training import library_versions
+    from digitlab import realworld
+    from digitlab.training import library_versions, predict_probabilities
 
     if not isinstance(data, (bytes, bytearray)):
         raise UploadError("no file received")
@@ -480,6 +481,7 @@ def upload_model(data: bytes, filename: str, *, name: str | None = None, progres
         images, labels = data_module.mnist_test_set()
         model, adapted = servable(model, images[:64])
         report = evaluate(model, images, labels, progress=progress)
+        outside = realworld.outside_writers_report(lambda images: predict_probabilities(model, images))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     record = RunRecord(
@@ -493,7 +495,7 @@ def upload_model(data: bytes, filename: str, *, name: str | None = None, progres
         data={"protocol": "full", "source": os.environ.get(data_module.ENV_VAR) or "keras.datasets.mnist",
               "sizes": {"test": len(labels)}, "train_size": None},
         params=int(model.count_params()),
-        metrics={"test": report, "mnist_test": report},
+        metrics={"test": report, "mnist_test": report, "outside_writers": outside},
     )
     registry.save_run(name, record, model, root=root, replace=False)
     return Upload(name=name, accuracy=report["accuracy"], adapted=adapted, record=record)

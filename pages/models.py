@@ -121,20 +121,24 @@ def upload_section() -> None:
     st.session_state[NEXT_DETAIL_KEY] = result.name
     st.session_state[UPLOADS_DONE_KEY] = st.session_state.get(UPLOADS_DONE_KEY, 0) + 1
     adapted = f" (added: {'; '.join(result.adapted)})" if result.adapted else ""
-    _notice("success", f"Stored {result.name}: {100 * result.accuracy:.2f} % on MNIST's 10,000 test digits{adapted}.")
+    pen = result.record.outside_writers_accuracy
+    _notice("success", f"Stored {result.name}: {100 * result.accuracy:.2f} % on MNIST's 10,000 test digits"
+            + (f", {100 * pen:.2f} % of other writers' pen digits" if pen is not None else "") + f"{adapted}.")
     st.rerun()  # the sidebar and the table list it too
 
 
 def runs_table(rows: list[dict]) -> None:
     table = pd.DataFrame(rows)[["name", "default", "status", "origin", "arch", "test_accuracy", "mnist_test_accuracy",
-                                "params", "epochs_run", "train_time_s", "failures"]]
+                                "outside_writers_accuracy", "params", "epochs_run", "train_time_s", "failures"]]
     st.dataframe(
         table.assign(**{c: pd.to_numeric(table[c], errors="coerce") * 100
-                        for c in ("test_accuracy", "mnist_test_accuracy")}),
+                        for c in ("test_accuracy", "mnist_test_accuracy", "outside_writers_accuracy")}),
         key="runs_table", hide_index=True,
         column_config={
             "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.2f %%"),
             "mnist_test_accuracy": st.column_config.NumberColumn("MNIST test (10,000)", format="%.2f %%"),
+            "outside_writers_accuracy": st.column_config.NumberColumn("other writers' pen digits", format="%.2f %%",
+                                                                      help=ui.OUTSIDE_WRITERS_HELP),
             "params": st.column_config.NumberColumn("parameters", format="localized"),
             "epochs_run": st.column_config.NumberColumn("epochs"),
             "train_time_s": st.column_config.NumberColumn("training time (s)", format="%.0f"),
@@ -171,13 +175,16 @@ def details_section(names: list[str]) -> None:
                + (f" · made {run.created}" if run.created else ""))
     if run.error:
         st.error(run.error)
-    numbers = st.columns(4)
+    numbers = st.columns(5)
     numbers[0].metric("Test accuracy", "–" if run.test_accuracy is None else f"{100 * run.test_accuracy:.2f} %",
                       help=f"on {run.test_count:,} test images" if run.test_count else None)
     numbers[1].metric("MNIST test (10,000)",
                       "–" if run.mnist_test_accuracy is None else f"{100 * run.mnist_test_accuracy:.2f} %")
-    numbers[2].metric("Parameters", "–" if run.params is None else f"{run.params:,}")
-    numbers[3].metric("model.keras", f"{run.model_bytes / 1e6:.1f} MB" if run.model_path else "none")
+    numbers[2].metric("Other writers' pen digits",
+                      "–" if run.outside_writers_accuracy is None else f"{100 * run.outside_writers_accuracy:.2f} %",
+                      help=ui.OUTSIDE_WRITERS_HELP)
+    numbers[3].metric("Parameters", "–" if run.params is None else f"{run.params:,}")
+    numbers[4].metric("model.keras", f"{run.model_bytes / 1e6:.1f} MB" if run.model_path else "none")
 
     teacher = _teacher()
     with st.container(border=True):

@@ -41,6 +41,20 @@ def test_train_then_models_then_evaluate(tmp_path):
     evaluated = run_cli("evaluate", "--model", "cli-run", env_extra=env)
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert "confusion matrix" in evaluated.stdout and "weighted" in evaluated.stdout
+    pen = record["metrics"]["outside_writers"]
+    assert f"pen digits (2799 images): accuracy {100 * pen['accuracy']:.2f}% (run.json: {100 * pen['accuracy']:.2f}%)" \
+        in evaluated.stdout
+
+    # A run stored before runs recorded outside writers gains the figure; its model file is untouched.
+    del record["metrics"]["outside_writers"]
+    (tmp_path / "cli-run" / "run.json").write_text(json.dumps(record))
+    model_bytes = (tmp_path / "cli-run" / "model.keras").read_bytes()
+    recorded = run_cli("evaluate", "--model", "cli-run", "--record-outside", env_extra=env)
+    assert recorded.returncode == 0, recorded.stderr[-2000:]
+    again = json.loads((tmp_path / "cli-run" / "run.json").read_text())
+    assert again["metrics"]["outside_writers"]["accuracy"] == pytest.approx(pen["accuracy"], abs=2 / 2799)
+    assert again["metrics"]["test"] == record["metrics"]["test"] and again["command"] == record["command"]
+    assert (tmp_path / "cli-run" / "model.keras").read_bytes() == model_bytes
 
 
 @pytest.mark.parametrize("args, message", [

@@ -121,7 +121,11 @@ def test_train_run_stores_a_run_that_reloads_to_the_same_accuracy(models_root):
     record = training.train_run(RunRecord.new("quick", "small", SPECS["small"], config, command="pytest"))
     assert record.status == "complete"
     assert record.data["sizes"]["train"] == 3000 and record.params == build_model(SPECS["small"]).count_params()
-    assert set(record.metrics) == {"train", "validation", "test", "mnist_test"}
+    assert set(record.metrics) == {"train", "validation", "test", "mnist_test", "outside_writers"}
+    outside = record.metrics["outside_writers"]  # pendigits' test writers: no fives or sevens among them
+    assert outside["count"] == 2799 and record.outside_writers_accuracy == outside["correct"] / 2799
+    assert [digit for digit, accuracy in enumerate(outside["per_digit"]) if accuracy is None] == [5, 7]
+    assert record.outside_writers_accuracy > 0.3  # 3,000 MNIST digits for 2 epochs: far above a tenth
     assert registry.read_record("quick") == record
     reloaded = registry.load_model("quick")
     split = data.load_split("full")

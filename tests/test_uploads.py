@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from digitlab import comparison, data, papers, registry, uploads
+from digitlab import comparison, data, papers, realworld, registry, uploads
 from digitlab.inference import Predictor
 
 
@@ -62,6 +62,11 @@ def test_an_accepted_keras_model_is_evaluated_stored_and_served_like_a_trained_r
     assert run.record.upload["filename"] == "My model (2).keras" and len(run.record.upload["sha256"]) == 64
     assert [r.name for r in registry.list_runs()[0]] == [upload.name]
     assert registry.list_runs()[0][0].to_json()["origin"] == "uploaded"
+    # Beside MNIST's figure, the pen digits of writers outside it, read as the stored runs' are.
+    pen = realworld.outside_writers_report(lambda pictures: np.asarray(model(pictures, training=False)))
+    stored = run.record.metrics["outside_writers"]
+    assert stored["count"] == pen["count"] == 2799 and stored["accuracy"] == pytest.approx(pen["accuracy"], abs=2 / 2799)
+    assert registry.list_runs()[0][0].to_json()["outside_writers_accuracy"] == stored["accuracy"]
 
     registry.set_default(upload.name)  # servable: it can be the default, the Draw page's model
     predictor = Predictor.load("default")
