@@ -20,7 +20,7 @@ class PredictorPool:
     A least-recently-used cache of N models reloads every one of them on every use once
     more than N are cycled through (the vote table asks every stored run on every drawing);
     this pool keeps one Predictor per stored run instead — the runs themselves bound it —
-    and reloads one only when its model file's modification time changes. A model that
+    and reloads one only when its model file's path or modification time changes. A model that
     fails to load is remembered as failed for that file, so it costs one attempt, not one
     per drawing. Loads of different runs may proceed at once; one run loads once.
     """
@@ -29,13 +29,15 @@ class PredictorPool:
         # `load(name) -> Predictor`; Predictor.load by default (imported late: TensorFlow).
         self._load = load
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[int, object]] = {}  # name -> (file stamp, Predictor or the error)
+        self._entries: dict[str, tuple[tuple[str, int], object]] = {}  # name -> ((path, mtime), Predictor or the error)
         self._loading: dict[str, threading.Lock] = {}
 
     def get(self, name: str, model_path: str | Path):
         """The Predictor of run `name` whose model file is `model_path`; raises ModelUnavailable."""
         try:
-            stamp = Path(model_path).stat().st_mtime_ns
+            # The file's path as well as its time: a run of that name in another models folder (or
+            # copied back with its time kept) is another model, not the one loaded, or failed, before.
+            stamp = (str(model_path), Path(model_path).stat().st_mtime_ns)
         except OSError:
             raise ModelUnavailable(f"{name}: its model file is missing") from None
         entry = self._entries.get(name)
@@ -45,7 +47,7 @@ class PredictorPool:
             with name_lock:
                 entry = self._entries.get(name)
                 if entry is None or entry[0] != stamp:
-                    entry = (stamp, self._load_one(name))
+                    entry = (stamp, self._load_one(name, Path(model_path)))
                     with self._lock:
                         self._entries[name] = entry
         if isinstance(entry[1], ModelUnavailable):
@@ -76,7 +78,9 @@ class PredictorPool:
                 if counter is not None:  # its first call traces it: not on a student's first number
                     counter.counts_inputs(np.zeros((1, HEIGHT, WIDTH), np.float32))
 
-        thread = threading.Thread(target=load_all, name="digitlab-warm-up", daemon=True)
+        # Not a daemon: a process leaving while a daemon thread is inside TensorFlow can hang or abort
+        # at exit; this way an exit waits for the loads (seconds, once per server) and ends cleanly.
+        thread = threading.Thread(target=load_all, name="digitlab-warm-up", daemon=False)
         thread.start()
         return thread
 
@@ -87,13 +91,14 @@ class PredictorPool:
             for name in [n for n in self._entries if n not in keep]:
                 del self._entries[name]
 
-    def _load_one(self, name: str):
+    def _load_one(self, name: str, model_path: Path):
         try:
             if self._load is not None:
                 return self._load(name)
             from digitlab.inference import BATCH_SIZES, Predictor
 
-            predictor = Predictor.load(name)
+            # From the folder that holds the file stamped, not whichever models folder is current now.
+            predictor = Predictor.load(name, root=model_path.parent.parent)
             # Compile every batch shape now, while loading, rather than on some student's stroke.
             for size in BATCH_SIZES:
                 predictor.predict(np.zeros((size, 28, 28), np.float32))

@@ -162,15 +162,15 @@ PEN_HINT_GAIN = 0.05  # another run reading outside writers' pen digits this muc
 def pen_reader_hint(runs: list[dict], chosen: str) -> str | None:
     """A line naming the stored run that reads outside writers' pen digits best, when it beats the chosen one clearly."""
     pens = {r["name"]: r.get("outside_writers_accuracy") for r in runs if r.get("outside_writers_accuracy") is not None}
-    if chosen not in pens or not pens:
+    if chosen not in pens:
         return None
     best = max(pens, key=pens.get)
     if pens[best] < pens[chosen] + PEN_HINT_GAIN:
         return None
     mnist = next(r["mnist_test_accuracy"] for r in runs if r["name"] == best)
     return (f"Writers outside MNIST: {best} reads their pen digits at {100 * pens[best]:.1f} %, this one at "
-            f"{100 * pens[chosen]:.1f} % (MNIST {100 * mnist:.2f} %). Choose it for a class that writes flagged "
-            f"ones, open fours or curled nines.")
+            f"{100 * pens[chosen]:.1f} %" + (f" (MNIST {100 * mnist:.2f} %)" if mnist is not None else "")
+            + ". Choose it for a class that writes flagged ones, open fours or curled nines.")
 
 
 def active_model() -> str | None:

@@ -35,6 +35,21 @@ def test_each_model_loads_once_and_again_only_when_its_file_changes(tmp_path):
     assert calls == ["a", "b", "a", "a"]
 
 
+def test_a_run_of_the_same_name_in_another_folder_is_another_model(tmp_path):
+    # A failure remembered for one models folder must not stand for a copy elsewhere that kept its file time.
+    calls = []
+    pool = PredictorPool(load=lambda name: calls.append(name) or f"model {name} #{len(calls)}")
+    first, second = tmp_path / "one" / "a" / "model.keras", tmp_path / "two" / "a" / "model.keras"
+    for path in (first, second):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"weights")
+    stat = first.stat()
+    os.utime(second, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert pool.get("a", first) == "model a #1"
+    assert pool.get("a", second) == "model a #2"
+    assert calls == ["a", "a"]
+
+
 def test_a_broken_model_is_one_line_tried_once(tmp_path):
     calls = []
 
@@ -69,7 +84,7 @@ def test_warm_up_loads_every_run_once_in_the_background(tmp_path):
         runs.append((name, tmp_path / f"{name}.keras"))
     thread = pool.warm_up(name_and_path for name_and_path in runs)  # a generator, as the app passes
     thread.join(timeout=30)
-    assert not thread.is_alive() and thread.daemon
+    assert not thread.is_alive() and not thread.daemon  # an exit waits for it rather than cutting TensorFlow off
     assert calls == ["a", "broken", "b"]
     # A drawing after the warm-up loads nothing more; the broken run stays one line, not tried again.
     assert pool.get("a", runs[0][1]) == "model a" and pool.get("b", runs[2][1]) == "model b"
