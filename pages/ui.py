@@ -168,9 +168,9 @@ def pen_reader_hint(runs: list[dict], chosen: str) -> str | None:
     if pens[best] < pens[chosen] + PEN_HINT_GAIN:
         return None
     mnist = next(r["mnist_test_accuracy"] for r in runs if r["name"] == best)
-    return (f"Writers outside MNIST: {best} reads their pen digits at {100 * pens[best]:.1f} %, this one at "
-            f"{100 * pens[chosen]:.1f} %" + (f" (MNIST {100 * mnist:.2f} %)" if mnist is not None else "")
-            + ". Choose it for a class that writes flagged ones, open fours or curled nines.")
+    return (f"Writers outside MNIST: {best}" + (f" (MNIST {100 * mnist:.2f} %)" if mnist is not None else "")
+            + f" reads their pen digits at {100 * pens[best]:.1f} %, this one at {100 * pens[chosen]:.1f} %. "
+            "Choose it for a class that writes flagged ones, open fours or curled nines.")
 
 
 def active_model() -> str | None:

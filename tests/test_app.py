@@ -38,7 +38,7 @@ def test_the_sidebar_shows_each_runs_pen_figure_and_names_the_better_pen_reader(
     # Each run: MNIST's figure, then the pen digits of writers outside MNIST (run.json, stored runs' 85.96 / 97.25 %).
     assert "digitlab-traces · 99.52 % · pen 97 %" in picker.options
     hint = " ".join(caption.value for caption in app.sidebar.caption)
-    assert "digitlab-traces reads their pen digits at 97.2 %, this one at 86.0 %" in hint
+    assert "digitlab-traces (MNIST 99.52 %) reads their pen digits at 97.2 %, this one at 86.0 %" in hint
     picker.set_value("digitlab-traces").run()
     assert not any("reads their pen digits" in caption.value for caption in app.sidebar.caption)
 
@@ -49,7 +49,7 @@ def test_the_pen_hint_needs_a_clear_gain_and_figures_to_compare():
     def run(name, pen, mnist=0.99):
         return {"name": name, "outside_writers_accuracy": pen, "mnist_test_accuracy": mnist}
 
-    assert pen_reader_hint([run("a", 0.80), run("b", 0.90)], "a").startswith("Writers outside MNIST: b reads")
+    assert pen_reader_hint([run("a", 0.80), run("b", 0.90)], "a").startswith("Writers outside MNIST: b (MNIST 99.00 %) reads")
     assert pen_reader_hint([run("a", 0.80), run("b", 0.84)], "a") is None  # under 5 points: not worth a line
     assert pen_reader_hint([run("a", None), run("b", 0.90)], "a") is None  # an old upload: nothing to compare
     assert pen_reader_hint([run("a", 0.80)], "a") is None
