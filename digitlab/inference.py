@@ -162,10 +162,9 @@ class Reading:
     def number(self) -> str | None:
         return "".join(str(d.digit) for d in self.digits) or None
 
-    @property
-    def images(self) -> np.ndarray:
-        """(n, 28, 28) float32 in [0, 1]: what the model saw, to ask other models about the same digits."""
-        return np.stack([d.steps.image for d in self.digits])
+    def read_by(self, predictor) -> np.ndarray:
+        """(n, 10) probabilities another model gives the same digits, read as this reading's model read them."""
+        return _read(predictor, [d.steps for d in self.digits])
 
 
 def read_picture(predictor: Predictor, rgba: np.ndarray, *, number: bool = False) -> Reading:
@@ -183,11 +182,30 @@ def read_picture(predictor: Predictor, rgba: np.ndarray, *, number: bool = False
         steps = [] if single.empty or is_mark(single.cropped) else [single]
     if not steps:
         return Reading([])
-    probabilities = predictor.predict(np.stack([s.image for s in steps]))
+    probabilities = _read(predictor, steps)
     readings = [DigitReading(s, p) for s, p in zip(steps, probabilities)]
     if number:
         readings = [part for reading in readings for part in _split_if_likelier(predictor, reading)]
     return Reading(readings)
+
+
+def digit_probabilities(predict, images: np.ndarray, unboxed) -> np.ndarray:
+    """(n, 10) probabilities of (n, 28, 28) float32 `images` by `predict` ((m, 28, 28) float32 -> (m, 10)), in one call.
+
+    `unboxed[i]`, where not None, is digit i squeezed back from filling its box (`Preprocessed.unboxed`):
+    a form's cell or Semeion's scan took its aspect, so it is read as the average of both.
+    """
+    squeezed = [i for i, image in enumerate(unboxed) if image is not None]
+    if not squeezed:
+        return np.asarray(predict(images))
+    probabilities = np.asarray(predict(np.concatenate([images, np.stack([unboxed[i] for i in squeezed])])))
+    read = probabilities[: len(images)].copy()
+    read[squeezed] = (read[squeezed] + probabilities[len(images):]) / 2
+    return read
+
+
+def _read(predictor: Predictor, steps: list[Preprocessed]) -> np.ndarray:
+    return digit_probabilities(predictor.predict, np.stack([s.image for s in steps]), [s.unboxed for s in steps])
 
 
 def _split_needs(aspect: float) -> float:
@@ -240,7 +258,7 @@ def _read_counted(predictor: Predictor, counter: Counter, rgba: np.ndarray) -> l
         # A form's box holds one digit: stretched to fill it, a one or a two can look like two
         # narrow digits to the counter ("11", "21"), but the picture's frame says how many.
         whole = preprocess_digit(rgba)
-        return [DigitReading(whole, predictor.predict(whole.image[None])[0])]
+        return [DigitReading(whole, _read(predictor, [whole])[0])]
     wholes = predictor.predict(np.stack([piece.image for piece in pieces]))
     pieces, wholes = _join_broken(predictor, counter, pieces, wholes)
     # A piece narrower than SPLIT_ASPECT holds one digit (no split of it is ever tried): only

@@ -12,6 +12,8 @@ from digitlab.inference import DigitReading, Predictor, Reading, read_picture
 from digitlab.predictors import ModelUnavailable, PredictorPool
 
 STEP_CAPTIONS = ("raw", "ink (white on black)", "cropped", "20 px, MNIST pen", "28×28: what the model sees")
+# A digit filling its whole picture lost its aspect to the box: the model reads it squeezed back too.
+UNBOXED_CAPTION = "squeezed back from its box: also read, the two averaged"
 STEP_SIDE = 112  # the small steps (cropped, 20 px, 28×28) are shown enlarged to this many pixels, sharp
 WIDE_SIDE = 460  # the whole picture's steps are shown at most this wide: a fifth of the page
 ANNOTATED_SIDE = 920  # the number's annotated picture: at most the page's width
@@ -80,8 +82,13 @@ def _steps(reading: Reading) -> tuple[tuple[StepPicture, ...], ...]:
              StepPicture(png(first.gray, max_side=WIDE_SIDE), STEP_CAPTIONS[1], None))
     rows = []
     for digit in reading.digits:
+        pictures = [digit.steps.cropped, digit.steps.scaled, digit.steps.image]
+        captions = list(STEP_CAPTIONS[2:])
+        if digit.steps.unboxed is not None:
+            pictures.append(digit.steps.unboxed)
+            captions.append(UNBOXED_CAPTION)
         own = tuple(StepPicture(png(charts.enlarge(picture, STEP_SIDE)), caption, STEP_SIDE) for picture, caption
-                    in zip((digit.steps.cropped, digit.steps.scaled, digit.steps.image), STEP_CAPTIONS[2:]))
+                    in zip(pictures, captions))
         rows.append(own)
     if len(rows) == 1:
         return (whole + rows[0],)
@@ -90,14 +97,13 @@ def _steps(reading: Reading) -> tuple[tuple[StepPicture, ...], ...]:
 
 def _votes(reading: Reading, active: Predictor, voters: list[dict], pool: PredictorPool
            ) -> tuple[tuple[Vote, ...], tuple[str, ...]]:
-    images = reading.images
     votes, skipped = [], []
     for run in voters:
         if run["name"] == active.name:  # the reading's own probabilities: the same model on the same digits
             probabilities = np.stack([d.probabilities for d in reading.digits])
         else:
             try:
-                probabilities = pool.get(run["name"], run["path"]).predict(images)
+                probabilities = reading.read_by(pool.get(run["name"], run["path"]))
             except ModelUnavailable as error:
                 skipped.append(str(error))
                 continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -26,6 +26,7 @@ MORE_CUTS_SPACING = 0.05  # of the piece's width between two of those: neighbour
 MORE_TRIPLES = 10  # `split_candidates(more=3)`: the pairs of those cuts crossing the least ink, as three parts
 FRAME_MARGIN = 0.02  # ink this close (a share of the side, at least 2 px) to all four edges fills its picture ...
 FILLED_ASPECT = 1.25  # ... and no wider than this times its height, it is one digit: a form's box holds one
+UNBOXED_ASPECT = 0.75  # such a digit is also read squeezed to this width over height, handwriting's usual one
 MAX_DIGITS = 12  # a picture with more pieces than this holds no number (a phone number has at most 12 digits)
 DOT_PENS = 2.5  # a piece at most this many pen widths across is a dot
 DASH_PENS = 2.5  # a piece at most this many pen widths tall ...
@@ -68,6 +69,9 @@ class Preprocessed:
     box: tuple[int, int, int, int]  # (x, y, w, h) of the digit's ink in `raw`; (0, 0, 0, 0) when empty
     empty: bool  # no ink worth reading: `image` is all zeros, `cropped` and `scaled` are (0, 0)
     scale: float = 1.0  # pixels of `raw` per pixel of the input: `box` / `scale` is in the input's pixels
+    # (28, 28) float32 in [0, 1], or None: a digit filling its whole picture (`fills_its_frame`) squeezed
+    # to UNBOXED_ASPECT, the aspect its box took from it; readers average it with `image`
+    unboxed: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,10 @@ def preprocess_digit(rgba) -> Preprocessed:
     cropped = ink.gray[top:bottom, left:right]
     if ids.size < ink.ids.size:
         cropped = np.where(np.isin(ink.labels[top:bottom, left:right], ids), cropped, 0).astype(np.uint8)
-    return _normalise(ink, box, cropped)
+    digit = _normalise(ink, box, cropped)
+    if fills_its_frame([digit]) and cropped.shape[1] > UNBOXED_ASPECT * cropped.shape[0]:
+        digit = replace(digit, unboxed=_squeezed(cropped, UNBOXED_ASPECT))
+    return digit
 
 
 def segment_digits(rgba, *, split: bool = True) -> list[Preprocessed]:
@@ -614,6 +621,17 @@ def _split_touching(group: np.ndarray, left: int, top: int) -> list[tuple[tuple[
 def _normalise(ink: _Ink, box: tuple[int, int, int, int], cropped: np.ndarray) -> Preprocessed:
     scaled = _fit(_with_mnist_pen(cropped), DIGIT_SIDE)
     return Preprocessed(ink.raw, ink.gray, cropped, scaled, _centre_by_mass(scaled), box, empty=False, scale=ink.scale)
+
+
+def _squeezed(cropped: np.ndarray, aspect: float) -> np.ndarray:
+    """(h, w) uint8 ink -> (28, 28) float32 in [0, 1] of it resized to `aspect` times its height wide, normalised."""
+    # A small scan is enlarged first so its strokes survive the narrowing; a big photo is shrunk,
+    # since the pen is measured on at most STROKE_SIDE pixels anyway.
+    height = int(np.clip(cropped.shape[0], 2 * DIGIT_SIDE, 4 * STROKE_SIDE))
+    resized = cv2.resize(cropped, (max(1, round(cropped.shape[1] * height / cropped.shape[0])), height),
+                         interpolation=cv2.INTER_LINEAR if height > cropped.shape[0] else cv2.INTER_AREA)
+    narrowed = cv2.resize(resized, (max(1, round(aspect * height)), height), interpolation=cv2.INTER_AREA)
+    return _centre_by_mass(_fit(_with_mnist_pen(narrowed), DIGIT_SIDE))
 
 
 def _empty(ink: _Ink) -> Preprocessed:

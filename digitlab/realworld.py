@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.imageio import ImageError, read_image
-from digitlab.inference import read_picture
+from digitlab.inference import digit_probabilities, read_picture
 from digitlab.preprocessing import preprocess_digit
 
 
@@ -137,13 +137,18 @@ class Prepared:
     images: np.ndarray  # (n, 28, 28) float32 in [0, 1]
     empty: np.ndarray  # (n,) bool: no digit found in the picture
     labels: np.ndarray  # (n,) int64
+    unboxed: tuple = ()  # n times None, or (28, 28) float32 for a digit filling its picture (`Preprocessed.unboxed`)
+
+    def probabilities(self, predict) -> np.ndarray:
+        """(n, 10) probabilities by `predict` ((m, 28, 28) float32 -> (m, 10)), read as the app reads each picture."""
+        return digit_probabilities(predict, self.images, self.unboxed or [None] * len(self.images))
 
 
 def prepare(pictures, labels) -> Prepared:
     """(n, h, w) uint8 pictures of one digit each, and their (n,) labels, through the app's preprocessing."""
     steps = [preprocess_digit(picture) for picture in pictures]
     return Prepared(np.stack([s.image for s in steps]), np.array([s.empty for s in steps]),
-                    np.asarray(labels).astype(np.int64))
+                    np.asarray(labels).astype(np.int64), tuple(s.unboxed for s in steps))
 
 
 def score(reader, prepared: Prepared) -> dict:
@@ -151,7 +156,7 @@ def score(reader, prepared: Prepared) -> dict:
 
     A picture read as no digit counts as wrong (read -1).
     """
-    reads = np.where(prepared.empty, -1, reader.predict(prepared.images).argmax(axis=1))
+    reads = np.where(prepared.empty, -1, prepared.probabilities(reader.predict).argmax(axis=1))
     return _tally(prepared.labels, [int(read) for read in reads])
 
 
@@ -191,7 +196,7 @@ def outside_writers_report(predict) -> dict:
     (n, 28, 28, 1) float32 in [0, 1] to (n, 10) probabilities.
     """
     prepared = _pendigits_prepared()
-    reads = np.where(prepared.empty, -1, predict(prepared.images[..., None]).argmax(axis=1))
+    reads = np.where(prepared.empty, -1, prepared.probabilities(lambda images: predict(images[..., None])).argmax(axis=1))
     tally = _tally(prepared.labels, [int(read) for read in reads])
     return {"set": "pendigits", **{key: tally[key] for key in ("count", "correct", "accuracy", "per_digit")}}
 

@@ -47,7 +47,7 @@ def show_reading(view, *, key: str) -> None:
 def show_steps(view) -> None:
     """The preprocessing strip: the whole picture's steps once, then each digit's own (PNG made once per picture)."""
     for row in view.steps:
-        for column, picture in zip(st.columns(len(STEP_CAPTIONS)), row):
+        for column, picture in zip(st.columns(max(len(STEP_CAPTIONS), len(row))), row):
             column.image(picture.png, caption=picture.caption, width=picture.width or "stretch")
 
 

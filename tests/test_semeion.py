@@ -37,6 +37,8 @@ class Oracle:
 
 def test_scores_count_right_and_wrong_per_digit(semeion):
     pictures, labels = semeion
+    # Given margins, no scan fills its picture, so each is read once, in order, as the oracle counts.
+    pictures = np.pad(pictures, ((0, 0), (8, 8), (8, 8)), constant_values=255)
     result = realworld.evaluate_pictures(Oracle(labels, 4), pictures, labels)
     wrong = np.arange(len(labels)) % 4 == 0
     assert result["count"] == 1593 and result["correct"] == int((~wrong).sum())
@@ -65,8 +67,8 @@ def test_commonest_misreadings_are_counted_and_ranked():
 
 
 # What the default model reads of Semeion (README, `python -m digitlab realworld`): it must not fall below.
-SEMEION_BAR = 0.94
-SEMEION_DIGIT_BAR = 0.75
+SEMEION_BAR = 0.945
+SEMEION_DIGIT_BAR = 0.77
 
 
 def test_the_default_model_reads_semeion_at_the_bar_we_report(semeion):
@@ -77,11 +79,11 @@ def test_the_default_model_reads_semeion_at_the_bar_we_report(semeion):
 
 def test_the_reader_taught_real_writers_traces_reads_far_more_of_semeion(semeion):
     # Measured (python -m digitlab realworld --models digitlab digitlab-traces), never trained or
-    # chosen on: 96.61 % against the default's 94.16 %, fours 84 -> 96 %, nines 76 -> 84 %.
+    # chosen on: 97.05 % against the default's 94.79 %, fours 86 -> 96 %, nines 77 -> 87 %.
     traces = realworld.evaluate_pictures(Predictor.load("digitlab-traces"), *semeion)
     default = realworld.evaluate_pictures(Predictor.load("default"), *semeion)
-    assert traces["accuracy"] >= 0.96 and traces["accuracy"] >= default["accuracy"] + 0.02
-    assert min(traces["per_digit"]) >= 0.83, traces["per_digit"]
+    assert traces["accuracy"] >= 0.97 and traces["accuracy"] >= default["accuracy"] + 0.02
+    assert min(traces["per_digit"]) >= 0.86, traces["per_digit"]
     assert traces["per_digit"][4] >= 0.93
 
 
