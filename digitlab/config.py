@@ -12,7 +12,7 @@ import numpy as np
 
 from digitlab import data
 from digitlab.architectures import ArchSpec, flops_per_image
-from digitlab.strokes import STYLE_NAMES, styles_count
+from digitlab.strokes import ADDED_STYLE_NAMES, STYLE_NAMES, styles_count
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -47,6 +47,7 @@ class TrainConfig:
     boxed_share: float = 0.0  # share of it stretched to fill a box (`strokes.fill_box`), aspect ratio lost
     boxed_from_styles: float | None = None  # share of the boxed copies drawn from the styles (None: as they stand)
     styles_left_out: tuple[str, ...] = ()  # generated styles never drawn for training: what does it make of them?
+    styles_added: tuple[str, ...] = ()  # of `strokes.ADDED_STYLES`, the ones also drawn for training
     traces_share: float = 0.0  # share of it drawn from real writers' pen traces (`pentraces`, UCI pendigits)
     elastic: float = 0.0  # with `augment`: share of the augmented images also bent elastically
     weight_ema: float | None = None  # keep a moving average of the weights, this momentum per step
@@ -80,6 +81,10 @@ class TrainConfig:
         unknown = sorted(set(self.styles_left_out) - set(STYLE_NAMES))
         if unknown:
             raise ValueError(f"unknown writing style {unknown[0]!r}; styles: {', '.join(STYLE_NAMES)}")
+        object.__setattr__(self, "styles_added", tuple(self.styles_added))
+        unknown = sorted(set(self.styles_added) - set(ADDED_STYLE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown added writing style {unknown[0]!r}; added styles: {', '.join(ADDED_STYLE_NAMES)}")
         if self.styles_share and set(self.styles_left_out) >= set(STYLE_NAMES):
             raise ValueError("every writing style is left out: keep at least one, or set the styles share to 0")
         if self.boxed_from_styles is not None and not 0 <= self.boxed_from_styles <= 1:
@@ -174,6 +179,9 @@ CONFIG_FLAGS: tuple[Flag, ...] = (
     Flag("styles_left_out", "--styles-left-out", choices=STYLE_NAMES, many=True,
          help="generated styles never drawn for training, to see what the network makes of a way of writing "
               "it never saw (tests/realistic/unseen_styles.py)"),
+    Flag("styles_added", "--styles-added", choices=ADDED_STYLE_NAMES, many=True,
+         help="writing styles drawn after the first set was fixed, added to this run's generated digits "
+              "(earlier runs' digits stay as they were)"),
     Flag("elastic", "--elastic", float,
          help="with --augment: share of the augmented images also bent by a smooth random field (Simard 2003)"),
     Flag("weight_ema", "--weight-ema", float,

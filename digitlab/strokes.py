@@ -235,6 +235,28 @@ def nine_hook(r):
     return [join(loop, tail[1:])]
 
 
+def nine_s_tail(r):
+    # A small loop, then a tail that swings left, back right and ends curling left: an S under the loop.
+    radius = _u(r, 0.14, 0.24)
+    cx = _u(r, 0.45, 0.62)
+    loop = arc(cx, radius, radius * _u(r, 1.0, 1.4), radius, 0, -360)
+    swing = _u(r, 0.1, 0.35)
+    back = _u(r, 0.65, 0.9)
+    tail = spline([loop[-1], (cx + 0.05, 0.42), (swing, 0.62), (back, 0.82), (0.55, 1.0), (_u(r, 0.1, 0.35), 0.95)])
+    return [join(loop, tail[1:])]
+
+
+def nine_slanted(r):
+    # A small loop high on the right and a long straight stem down to the far left, as a fast hand leans.
+    radius = _u(r, 0.12, 0.22)
+    cx = 1 - radius * _u(r, 1.0, 1.5)
+    loop = arc(cx, radius, radius * _u(r, 1.0, 1.4), radius, 20, -340)
+    foot = _u(r, 0.0, 0.3)
+    bow = _u(r, -0.08, 0.08)
+    tail = spline([loop[-1], ((loop[-1][0] + foot) / 2 + bow, 0.6), (foot, 1.0)])
+    return [join(loop, tail[1:])]
+
+
 def zero_plain(r):
     start = _u(r, -120, -60)
     return [arc(0.5, 0.5, 0.5, 0.5, start, start - 360 - _u(r, 0, 25))]
@@ -285,6 +307,13 @@ STYLES: tuple[Style, ...] = (
     Style("nine-hook", 9, nine_hook, (0.55, 0.8), True),
 )
 STYLE_NAMES = tuple(style.name for style in STYLES)
+# Styles drawn after STYLES was fixed, which a run adds by name (`--styles-added`): kept apart so
+# every earlier run's generated digits, and the held-out set shares were chosen on, stay as they were.
+ADDED_STYLES: tuple[Style, ...] = (
+    Style("nine-s-tail", 9, nine_s_tail, (0.5, 0.8), True),
+    Style("nine-slanted", 9, nine_slanted, (0.6, 0.9), True),
+)
+ADDED_STYLE_NAMES = tuple(style.name for style in ADDED_STYLES)
 
 
 # ---------------------------------------------------------------- writers
@@ -513,17 +542,19 @@ def styles_count(train_count: int, share: float) -> int:
     return round(train_count * share / (1 - share))
 
 
-def with_styles(split, share: float, seed: int, *, left_out: tuple[str, ...] = ()):
+def with_styles(split, share: float, seed: int, *, left_out: tuple[str, ...] = (), added: tuple[str, ...] = ()):
     """`split` (a `digitlab.data.Split`) with generated styles making up `share` of its training part.
 
     Validation and test stay MNIST's own, so early stopping and the stored accuracy still
     speak of MNIST; the generated digits are shuffled in by the training pipeline and
-    augmented like every other training image. Styles named in `left_out` are never drawn.
+    augmented like every other training image. Styles named in `left_out` are never drawn;
+    those of ADDED_STYLES named in `added` are drawn beside STYLES.
     """
     count = styles_count(len(split.y_train), share)
     if count == 0:
         return split
     kept = tuple(style for style in STYLES if style.name not in left_out)
+    kept += tuple(style for style in ADDED_STYLES if style.name in added)
     images, labels, _ = make_styles(count, TRAIN_SEED_OFFSET + seed, styles=kept)
     return with_training_digits(split, images, labels)
 

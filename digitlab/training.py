@@ -458,7 +458,8 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
         registry.require_teachers((config.init_from,), role="run to start from")
     mnist_sizes = split.sizes()  # the record's data sizes speak of MNIST; generated styles are counted apart
     if config.styles_share:
-        split = strokes.with_styles(split, config.styles_share, config.seed, left_out=config.styles_left_out)
+        split = strokes.with_styles(split, config.styles_share, config.seed, left_out=config.styles_left_out,
+                                    added=config.styles_added)
     generated_count = len(split.y_train) - mnist_sizes["train"]
     if config.traces_share:
         split = pentraces.with_traces(split, config.traces_share, config.seed)
@@ -474,7 +475,8 @@ def train_run(record: RunRecord, *, progress: ProgressFn | None = None, stop_eve
         augmentation=augmentation(config).to_dict() if config.augment else None,
         styles={"share": config.styles_share, "count": generated_count,
                 "seed": strokes.TRAIN_SEED_OFFSET + config.seed,
-                **({"left_out": list(config.styles_left_out)} if config.styles_left_out else {})}
+                **({"left_out": list(config.styles_left_out)} if config.styles_left_out else {}),
+                **({"added": list(config.styles_added)} if config.styles_added else {})}
         if config.styles_share else None,
         traces={"share": config.traces_share, "count": styled_count - mnist_sizes["train"] - generated_count,
                 "seed": pentraces.TRACES_SEED_OFFSET + config.seed, "labels": list(pentraces.LABELS)}

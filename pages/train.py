@@ -55,7 +55,7 @@ def start_classroom(train_size: int, epochs: int) -> None:
 @st.cache_data(show_spinner=False)
 def style_samples(per_style: int = 6) -> list:
     """One strip of generated samples per writing style, as the model is served them (the same for everyone)."""
-    return [strokes.contact_sheet(per_style, seed=3, styles=(style,)) for style in strokes.STYLES]
+    return [strokes.contact_sheet(per_style, seed=3, styles=(style,)) for style in strokes.STYLES + strokes.ADDED_STYLES]
 
 
 def job_form(preset: presets.Preset) -> tuple[dict, dict]:
@@ -92,8 +92,13 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
             key=key("styles_left_out"), disabled=not styles_share,
             help="Never drawn for this run: then draw one on the Draw page and see what a network makes of a way "
             "of writing it never saw")
+        styles_added = st.multiselect(
+            "Styles added", strokes.ADDED_STYLE_NAMES, default=list(defaults.styles_added),
+            key=key("styles_added"), disabled=not styles_share,
+            help="Drawn after the first styles were fixed (nines whose tail swings into an S, nines leaning hard "
+            "on a long stem): added to this run's generated digits")
         with st.expander("What the styles look like"):
-            st.image(style_samples(), caption=list(strokes.STYLE_NAMES), width=180)
+            st.image(style_samples(), caption=list(strokes.STYLE_NAMES + strokes.ADDED_STYLE_NAMES), width=180)
         traces_share = st.number_input(
             "Real writers' pen traces (share)", 0.0, 0.5, value=defaults.traces_share, step=0.05,
             key=key("traces"), help=f"{source}: {defaults.traces_share:g}. Share of the training set drawn from pen "
@@ -196,6 +201,7 @@ def job_form(preset: presets.Preset) -> tuple[dict, dict]:
                 "styles_share": float(styles_share), "traces_share": float(traces_share),
                 "boxed_share": float(boxed_share),
                 "styles_left_out": tuple(styles_left_out) if styles_share else (),
+                "styles_added": tuple(styles_added) if styles_share else (),
                 "boxed_from_styles": None if boxed_from_styles is None else float(boxed_from_styles),
                 "elastic": float(elastic) if augment else 0.0, "weight_ema": float(weight_ema),
                 "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,

@@ -82,12 +82,14 @@ def test_train_page_leaves_the_chosen_styles_out_of_the_job(tmp_path, monkeypatc
     app = run_app("pages/train.py")
     app.selectbox(key="train_preset").set_value("digitlab").run()
     app.multiselect(key="train_digitlab_styles_left_out").set_value(["nine-hook", "seven-crossed"]).run()
+    app.multiselect(key="train_digitlab_styles_added").set_value(["nine-slanted"]).run()
     app.text_input(key="train_digitlab_name_0").set_value("apptest-unseen")
     app.button(key="train_start").click().run()
     assert not app.exception and not app.error
     record = json.loads((tmp_path / "apptest-unseen" / "run.json").read_text())
     assert record["config"]["styles_left_out"] == ["nine-hook", "seven-crossed"]
     assert "--styles-left-out nine-hook seven-crossed" in record["command"]
+    assert record["config"]["styles_added"] == ["nine-slanted"] and "--styles-added nine-slanted" in record["command"]
 
 
 def test_train_page_queues_a_job_and_takes_it_off_the_queue(tmp_path, monkeypatch):

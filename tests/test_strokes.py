@@ -19,7 +19,7 @@ def test_every_named_style_exists_and_every_digit_has_a_style():
     assert len(set(strokes.STYLE_NAMES)) == len(strokes.STYLES)
 
 
-@pytest.mark.parametrize("style", strokes.STYLES, ids=lambda style: style.name)
+@pytest.mark.parametrize("style", strokes.STYLES + strokes.ADDED_STYLES, ids=lambda style: style.name)
 def test_each_style_comes_out_mnist_like(style):
     r = np.random.default_rng(0)
     images = np.stack([strokes.to_mnist(strokes.draw_sample(style, r)) for _ in range(8)])
@@ -262,6 +262,37 @@ def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_for
     with pytest.raises(ValueError, match="every writing style is left out"):
         presets.spec_and_config("small", {}, {"styles_share": 0.2, "styles_left_out": strokes.STYLE_NAMES})
     assert TrainConfig(styles_share=0.0, styles_left_out=strokes.STYLE_NAMES).styles_left_out == strokes.STYLE_NAMES
+
+
+def test_added_styles_join_only_the_runs_that_name_them_and_leave_earlier_digits_as_they_were():
+    from digitlab import presets
+    from digitlab.cli import build_parser
+
+    split = Split(protocol="full", x_train=np.zeros((90, 28, 28, 1), np.float32), y_train=np.zeros(90, np.uint8),
+                  x_val=np.zeros((1, 28, 28, 1), np.float32), y_val=np.zeros(1, np.uint8),
+                  x_test=np.zeros((1, 28, 28, 1), np.float32), y_test=np.zeros(1, np.uint8))
+    assert set(strokes.ADDED_STYLE_NAMES).isdisjoint(strokes.STYLE_NAMES)
+    # A run that adds none draws exactly the digits it drew before the added styles existed.
+    from digitlab.data import to_model_input
+
+    before, _, _ = strokes.make_styles(90, strokes.TRAIN_SEED_OFFSET, styles=strokes.STYLES)
+    np.testing.assert_array_equal(strokes.with_styles(split, 0.5, 0).x_train[90:], to_model_input(before))
+    # Only nines left to draw, and the added ones among them: some are drawn.
+    only_nines = tuple(name for name in strokes.STYLE_NAMES if not name.startswith("nine"))
+    images, labels, names = strokes.make_styles(60, 5, styles=tuple(s for s in strokes.STYLES + strokes.ADDED_STYLES
+                                                                    if s.name not in only_nines))
+    assert set(labels) == {9} and set(strokes.ADDED_STYLE_NAMES) <= set(names)
+    assert all(image.max() > 0 for image in images)
+
+    args = build_parser().parse_args(["train", "--arch", "small", "--styles-added", "nine-s-tail"])
+    config = TrainConfig(styles_added=args.styles_added)
+    assert config.styles_added == ("nine-s-tail",) and TrainConfig.from_dict(config.to_dict()) == config
+    spec, config = presets.spec_and_config("small", {}, {"styles_share": 0.2, "styles_added": ("nine-slanted",)})
+    command = presets.training_command("run", "small", spec, config)
+    assert "--styles-added nine-slanted" in command
+    assert build_parser().parse_args(command.split()[3:]).styles_added == ["nine-slanted"]
+    with pytest.raises(ValueError, match="unknown added writing style 'nine'"):
+        TrainConfig(styles_added=("nine",))
 
 
 def test_the_unseen_styles_measure_reads_a_run_on_the_styles_named():

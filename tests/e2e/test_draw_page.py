@@ -53,3 +53,19 @@ def test_other_writers_pen_digits_drawn_with_the_mouse_are_read(page):
     reads = read_on_canvas(page, traces)
     assert None not in reads  # every drawing got a prediction
     assert sum(read == label for read, (_, label) in zip(reads, traces)) >= 12
+
+
+def test_a_digit_filling_its_picture_shows_its_squeezed_copy(page, tmp_path):
+    # A scan stretched to fill its box, as forms and Semeion keep digits: read squeezed back too.
+    from digitlab import strokes
+    from tests.realistic.filled_numbers import coarse_scan
+
+    images, labels, _ = strokes.make_styles(1, strokes.HELD_OUT_SEED, styles=(strokes.STYLES[strokes.STYLE_NAMES.index("four")],))
+    path = tmp_path / "form-cell.png"
+    cv2.imwrite(str(path), coarse_scan(images[0]))
+    page.locator("input[type=file]").set_input_files([str(path)])
+    page.get_by_text("form-cell.png: 4").wait_for()
+    squeezed = page.get_by_text("squeezed back from its box: also read, the two averaged").first
+    squeezed.wait_for()
+    squeezed.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/digitlab-draw-boxed.png")
