@@ -79,11 +79,11 @@ def test_the_default_model_reads_semeion_at_the_bar_we_report(semeion):
 
 def test_the_reader_taught_real_writers_traces_reads_far_more_of_semeion(semeion):
     # Measured (python -m digitlab realworld --models digitlab digitlab-traces), never trained or
-    # chosen on: 97.05 % against the default's 94.79 %, fours 86 -> 96 %, nines 77 -> 87 %.
+    # chosen on: 97.43 % against the default's 94.79 %, fours 86 -> 97 %, nines 77 -> 90 %.
     traces = realworld.evaluate_pictures(Predictor.load("digitlab-traces"), *semeion)
     default = realworld.evaluate_pictures(Predictor.load("default"), *semeion)
     assert traces["accuracy"] >= 0.97 and traces["accuracy"] >= default["accuracy"] + 0.02
-    assert min(traces["per_digit"]) >= 0.86, traces["per_digit"]
+    assert min(traces["per_digit"]) >= 0.89, traces["per_digit"]
     assert traces["per_digit"][4] >= 0.93
 
 
