@@ -235,13 +235,18 @@ def test_the_command_line_carries_the_share_of_boxed_copies_from_the_styles():
         TrainConfig(boxed_from_styles=1.5)
 
 
+def _blank_split(count: int) -> Split:
+    """A split of `count` blank training digits and one validation and test digit each."""
+    return Split(protocol="full", x_train=np.zeros((count, 28, 28, 1), np.float32), y_train=np.zeros(count, np.uint8),
+                 x_val=np.zeros((1, 28, 28, 1), np.float32), y_val=np.zeros(1, np.uint8),
+                 x_test=np.zeros((1, 28, 28, 1), np.float32), y_test=np.zeros(1, np.uint8))
+
+
 def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_form_and_command():
     from digitlab import presets
     from digitlab.cli import build_parser
 
-    split = Split(protocol="full", x_train=np.zeros((90, 28, 28, 1), np.float32), y_train=np.zeros(90, np.uint8),
-                  x_val=np.zeros((1, 28, 28, 1), np.float32), y_val=np.zeros(1, np.uint8),
-                  x_test=np.zeros((1, 28, 28, 1), np.float32), y_test=np.zeros(1, np.uint8))
+    split = _blank_split(90)
     left_out = ("nine-hook", "nine-tail-left", "nine")
     styled = strokes.with_styles(split, 0.5, 0, left_out=left_out)
     added = styled.y_train[90:]
@@ -268,9 +273,7 @@ def test_added_styles_join_only_the_runs_that_name_them_and_leave_earlier_digits
     from digitlab import presets
     from digitlab.cli import build_parser
 
-    split = Split(protocol="full", x_train=np.zeros((90, 28, 28, 1), np.float32), y_train=np.zeros(90, np.uint8),
-                  x_val=np.zeros((1, 28, 28, 1), np.float32), y_val=np.zeros(1, np.uint8),
-                  x_test=np.zeros((1, 28, 28, 1), np.float32), y_test=np.zeros(1, np.uint8))
+    split = _blank_split(90)
     assert set(strokes.ADDED_STYLE_NAMES).isdisjoint(strokes.STYLE_NAMES)
     # A run that adds none draws exactly the digits it drew before the added styles existed.
     from digitlab.data import to_model_input
