@@ -242,9 +242,23 @@ def _blank_split(count: int) -> Split:
                  x_test=np.zeros((1, 28, 28, 1), np.float32), y_test=np.zeros(1, np.uint8))
 
 
-def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_form_and_command():
+def _names_travel_through_the_command(field: str, flag: str, names: tuple[str, ...]) -> None:
+    """Style names given to `flag` reach the config, survive run.json, and a job's recorded command gives them back."""
     from digitlab import presets
     from digitlab.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--arch", "small", flag, *names])
+    assert getattr(args, field) == list(names)
+    config = TrainConfig(**{field: getattr(args, field)})
+    assert getattr(config, field) == names and TrainConfig.from_dict(config.to_dict()) == config
+    spec, config = presets.spec_and_config("small", {}, {"styles_share": 0.2, field: names[:1]})
+    command = presets.training_command("run", "small", spec, config)
+    assert f"{flag} {names[0]}" in command
+    assert getattr(build_parser().parse_args(command.split()[3:]), field) == [names[0]]
+
+
+def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_form_and_command():
+    from digitlab import presets
 
     split = _blank_split(90)
     left_out = ("nine-hook", "nine-tail-left", "nine")
@@ -253,15 +267,7 @@ def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_for
     assert len(added) == 90 and 9 not in added  # every nine style left out: no nine drawn at all
     assert 9 in strokes.with_styles(split, 0.5, 0).y_train[90:]
 
-    args = build_parser().parse_args(["train", "--arch", "small", "--styles-left-out", "nine-hook", "two-z"])
-    assert args.styles_left_out == ["nine-hook", "two-z"]
-    config = TrainConfig(styles_left_out=args.styles_left_out)
-    assert config.styles_left_out == ("nine-hook", "two-z")
-    assert TrainConfig.from_dict(config.to_dict()) == config
-    spec, config = presets.spec_and_config("small", {}, {"styles_share": 0.2, "styles_left_out": ("nine-hook",)})
-    command = presets.training_command("run", "small", spec, config)
-    assert "--styles-left-out nine-hook" in command
-    assert build_parser().parse_args(command.split()[3:]).styles_left_out == ["nine-hook"]
+    _names_travel_through_the_command("styles_left_out", "--styles-left-out", ("nine-hook", "two-z"))
     with pytest.raises(ValueError, match="unknown writing style 'nine-loop'"):
         TrainConfig(styles_left_out=("nine-loop",))
     with pytest.raises(ValueError, match="every writing style is left out"):
@@ -270,30 +276,21 @@ def test_styles_left_out_are_never_drawn_for_training_and_travel_through_the_for
 
 
 def test_added_styles_join_only_the_runs_that_name_them_and_leave_earlier_digits_as_they_were():
-    from digitlab import presets
-    from digitlab.cli import build_parser
+    from digitlab.data import to_model_input
 
     split = _blank_split(90)
     assert set(strokes.ADDED_STYLE_NAMES).isdisjoint(strokes.STYLE_NAMES)
     # A run that adds none draws exactly the digits it drew before the added styles existed.
-    from digitlab.data import to_model_input
 
     before, _, _ = strokes.make_styles(90, strokes.TRAIN_SEED_OFFSET, styles=strokes.STYLES)
     np.testing.assert_array_equal(strokes.with_styles(split, 0.5, 0).x_train[90:], to_model_input(before))
     # Only nines left to draw, and the added ones among them: some are drawn.
-    only_nines = tuple(name for name in strokes.STYLE_NAMES if not name.startswith("nine"))
-    images, labels, names = strokes.make_styles(60, 5, styles=tuple(s for s in strokes.STYLES + strokes.ADDED_STYLES
-                                                                    if s.name not in only_nines))
+    nines = tuple(style for style in strokes.STYLES + strokes.ADDED_STYLES if style.label == 9)
+    images, labels, names = strokes.make_styles(60, 5, styles=nines)
     assert set(labels) == {9} and set(strokes.ADDED_STYLE_NAMES) <= set(names)
     assert all(image.max() > 0 for image in images)
 
-    args = build_parser().parse_args(["train", "--arch", "small", "--styles-added", "nine-s-tail"])
-    config = TrainConfig(styles_added=args.styles_added)
-    assert config.styles_added == ("nine-s-tail",) and TrainConfig.from_dict(config.to_dict()) == config
-    spec, config = presets.spec_and_config("small", {}, {"styles_share": 0.2, "styles_added": ("nine-slanted",)})
-    command = presets.training_command("run", "small", spec, config)
-    assert "--styles-added nine-slanted" in command
-    assert build_parser().parse_args(command.split()[3:]).styles_added == ["nine-slanted"]
+    _names_travel_through_the_command("styles_added", "--styles-added", ("nine-s-tail", "nine-slanted"))
     with pytest.raises(ValueError, match="unknown added writing style 'nine'"):
         TrainConfig(styles_added=("nine",))
 
