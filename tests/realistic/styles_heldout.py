@@ -1,6 +1,6 @@
 """Stored runs on held-out stroke-drawn styles, boxed digits, MNIST validation and test, and Semeion.
 
-    python -m tests.realistic.styles_heldout --models NAME [NAME ...]
+    python -m tests.realistic.styles_heldout --models NAME [NAME ...] [--per-style] [--added]
 
 Held-out styles: 3,000 digits from seed `strokes.HELD_OUT_SEED`, never trained on. Boxed:
 3,000 of MNIST's validation digits (seed 0's split, never trained on) and the held-out
@@ -41,11 +41,22 @@ def _weakest_boxed_styles(reader, count: int = 5) -> str:
     return ", ".join(f"{name} {100 * share:.0f}%" for share, name in sorted(shares)[:count])
 
 
+def _added_styles(reader, count: int = 300) -> list[float]:
+    """The share of `count` held-out digits read right for each style in `strokes.ADDED_STYLES`."""
+    shares = []
+    for style in strokes.ADDED_STYLES:
+        images, labels, _ = strokes.make_styles(count, strokes.HELD_OUT_SEED, styles=(style,))
+        shares.append(_accuracy(reader, images, labels))
+    return shares
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["default"])
     parser.add_argument("--per-style", action="store_true",
                         help="also list each run's five styles read worst once boxed (100 held-out digits each)")
+    parser.add_argument("--added", action="store_true",
+                        help="also read 300 held-out digits of each style drawn later (`strokes.ADDED_STYLES`)")
     args = parser.parse_args(argv)
     styles, style_labels, _ = strokes.make_styles(3000, strokes.HELD_OUT_SEED)
     split = data.load_split("full", seed=0)
@@ -58,7 +69,7 @@ def main(argv=None) -> None:
     print("| run | styles share | boxed share | held-out styles | boxed MNIST validation | boxed held-out styles "
           "| MNIST validation | MNIST test | Semeion (measured only) | live dense units |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    weakest = {}
+    weakest, added = {}, {}
     for name in args.models:
         reader = Predictor.load(name)
         record = reader.record
@@ -72,8 +83,15 @@ def main(argv=None) -> None:
               + " | ".join(f"{100 * value:.2f}%" for value in row) + f" | {live} |")
         if args.per_style:
             weakest[reader.name] = _weakest_boxed_styles(reader)
+        if args.added:
+            added[reader.name] = _added_styles(reader)
     for name, styles in weakest.items():
         print(f"\n{name}, weakest boxed styles: {styles}")
+    if added:
+        print("\n| run | " + " | ".join(f"held-out {name} (300)" for name in strokes.ADDED_STYLE_NAMES) + " |")
+        print("|---|" + "---|" * len(strokes.ADDED_STYLE_NAMES))
+        for name, shares in added.items():
+            print(f"| {name} | " + " | ".join(f"{100 * share:.2f}%" for share in shares) + " |")
 
 
 if __name__ == "__main__":
