@@ -281,7 +281,6 @@ def test_added_styles_join_only_the_runs_that_name_them_and_leave_earlier_digits
     split = _blank_split(90)
     assert set(strokes.ADDED_STYLE_NAMES).isdisjoint(strokes.STYLE_NAMES)
     # A run that adds none draws exactly the digits it drew before the added styles existed.
-
     before, _, _ = strokes.make_styles(90, strokes.TRAIN_SEED_OFFSET, styles=strokes.STYLES)
     np.testing.assert_array_equal(strokes.with_styles(split, 0.5, 0).x_train[90:], to_model_input(before))
     # Only nines left to draw, and the added ones among them: some are drawn.
@@ -304,3 +303,14 @@ def test_the_unseen_styles_measure_reads_a_run_on_the_styles_named():
     assert measured["unseen"][0] >= 0.97 and measured["unseen"][1] >= 0.93
     assert 0.97 <= measured["validation"] <= 1
 
+
+
+def test_the_reader_taught_the_added_nines_reads_them_and_the_default_does_not():
+    from tests.realistic import styles_heldout
+
+    # Held-out digits (seed HELD_OUT_SEED, never trained on); `styles_heldout --added` reads 300 each:
+    # digitlab-traces 100 / 99.67 %, the default, never taught them, 1.67 / 93.33 %.
+    taught = styles_heldout.added_styles(Predictor.load("digitlab-traces"), count=100)
+    untaught = styles_heldout.added_styles(Predictor.load("default"), count=100)
+    assert min(taught) >= 0.97
+    assert untaught[0] <= 0.2 and taught[0] >= untaught[0] + 0.7

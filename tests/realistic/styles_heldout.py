@@ -41,7 +41,7 @@ def _weakest_boxed_styles(reader, count: int = 5) -> str:
     return ", ".join(f"{name} {100 * share:.0f}%" for share, name in sorted(shares)[:count])
 
 
-def _added_styles(reader, count: int = 300) -> list[float]:
+def added_styles(reader, count: int = 300) -> list[float]:
     """The share of `count` held-out digits read right for each style in `strokes.ADDED_STYLES`."""
     shares = []
     for style in strokes.ADDED_STYLES:
@@ -84,7 +84,7 @@ def main(argv=None) -> None:
         if args.per_style:
             weakest[reader.name] = _weakest_boxed_styles(reader)
         if args.added:
-            added[reader.name] = _added_styles(reader)
+            added[reader.name] = added_styles(reader)
     for name, styles in weakest.items():
         print(f"\n{name}, weakest boxed styles: {styles}")
     if added:
