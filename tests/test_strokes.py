@@ -304,7 +304,6 @@ def test_the_unseen_styles_measure_reads_a_run_on_the_styles_named():
     assert 0.97 <= measured["validation"] <= 1
 
 
-
 def test_the_reader_taught_the_added_nines_reads_them_and_the_default_does_not():
     from tests.realistic import styles_heldout
 
